@@ -1,0 +1,38 @@
+# bpfdev top-level build: Kbuild for kmod/, CMake for everything in userspace.
+#   make          build the module and all userspace
+#   make check    install missing packages, build, run host and guest tests
+#   make demo     build, boot the guest, capture generated traffic on /dev/bpf0
+KVER  ?= $(shell scripts/kernel-version)
+KDIR  ?= /lib/modules/$(KVER)/build
+BUILD ?= build
+CMAKE_BUILD_TYPE ?= RelWithDebInfo
+JOBS  ?= $(shell nproc)
+
+.PHONY: all kmod userspace check demo bench deps clean checkpatch
+
+all: kmod userspace
+
+kmod:
+	$(MAKE) -C $(KDIR) M=$(CURDIR)/kmod W=1 modules
+
+userspace:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(CMAKE_BUILD_TYPE) >/dev/null
+	cmake --build $(BUILD) -j $(JOBS)
+
+deps:
+	scripts/install-deps
+
+check: deps
+	$(MAKE) all
+	scripts/check
+
+demo: deps
+	$(MAKE) all
+	scripts/vm-run -- scripts/demo-guest
+
+checkpatch:
+	scripts/checkpatch-kmod
+
+clean:
+	-$(MAKE) -C $(KDIR) M=$(CURDIR)/kmod clean
+	rm -rf $(BUILD)

@@ -36,3 +36,6 @@ checkpatch:
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR)/kmod clean
 	rm -rf $(BUILD)
+
+bench: all
+	scripts/bench

@@ -59,13 +59,11 @@ static int bpf_ioc_sblen(struct bpf_d *d, unsigned long arg)
 		return -EINVAL;
 	size = clamp(size, (unsigned int)BPF_MINBUFSIZE,
 		     max_t(unsigned int, READ_ONCE(bpf_max_bufsize), BPF_MINBUFSIZE));
-	err = bpf_wait_hold_idle(d);
+	/* Buffers from an earlier attachment are the wrong size now. */
+	err = bpf_buffers_free(d);
 	if (err)
 		return err;
-	d->bufsize = size;
-	spin_unlock_bh(&d->lock);
-	/* Buffers from an earlier attachment are the wrong size now. */
-	bpf_buffers_free(d);
+	WRITE_ONCE(d->bufsize, size);
 	return bpf_put_uint(arg, size);
 }
 
@@ -185,9 +183,9 @@ static int bpf_ioc_promisc(struct bpf_d *d)
 	int err = 0;
 
 	rtnl_lock();
-	if (!d->bif)
+	if (!d->bif) {
 		err = -EINVAL;
-	else if (!d->promisc) {
+	} else if (!d->promisc) {
 		err = dev_set_promiscuity(d->bif->dev, 1);
 		if (!err)
 			d->promisc = true;

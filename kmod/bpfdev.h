@@ -95,7 +95,7 @@ extern unsigned int bpf_default_bufsize;
 /* bpf_buffer.c: FreeBSD's store/hold/free policy. */
 struct bpf_frame;
 int bpf_buffers_alloc(struct bpf_d *d);
-void bpf_buffers_free(struct bpf_d *d);
+int bpf_buffers_free(struct bpf_d *d);
 void bpf_reset_locked(struct bpf_d *d);
 void bpf_rotate_locked(struct bpf_d *d);
 bool bpf_catch_locked(struct bpf_d *d, const struct bpf_frame *f,

@@ -71,7 +71,6 @@ struct bpf_d {
 
 	wait_queue_head_t wait;
 	struct fasync_struct *fasync;
-	unsigned int sig;
 	int unit;			/* /dev/bpfN number, -1 for /dev/bpf */
 };
 

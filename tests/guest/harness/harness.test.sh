@@ -9,7 +9,7 @@ check() { # name, shell condition
 
 check in-guest '[ "$(cat /proc/sys/kernel/hostname)" = vm-run ] && [ "${VM_RUN:-}" = 1 ]'
 check running-as-root '[ "$(id -u)" = 0 ]'
-check cwd-is-repo '[ "$(pwd -P)" = "$repo" ]'
+check cwd-is-repo '[ "$(pwd -P)" = "$repo" ]' # run-all cds to the repo
 check home-is-root '[ "$HOME" = /root ]'
 check stdin-not-a-terminal-or-tty '[ -t 0 ] || [ "$(readlink /proc/self/fd/0)" = /dev/null ]'
 check module-loaded 'grep -q "^bpfdev " /proc/modules && lsmod | grep -q "^bpfdev "'

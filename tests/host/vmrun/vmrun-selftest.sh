@@ -3,7 +3,7 @@
 # exit status, stdout/stderr separation, the dmesg gate, the time limit,
 # environment pass-through. Prints ok/not ok lines; exits non-zero on failure.
 set -u
-cd "$(dirname "$0")/../../.."
+cd "$(dirname "$0")/../../.." || exit 1
 vm=scripts/vm-run
 t=$(mktemp -d /tmp/vmrun-selftest.XXXXXX)
 trap 'rm -rf "$t"' EXIT

@@ -36,12 +36,17 @@ int bpf_buffers_alloc(struct bpf_d *d)
 	return 0;
 }
 
-/* Caller makes sure no read is copying out (bpf_wait_hold_idle) or none can run. */
-void bpf_buffers_free(struct bpf_d *d)
+/*
+ * Free the buffers once no read() is copying out of them. Only BIOCSBLEN can
+ * race with a reader; at close none can run and this never waits.
+ */
+int bpf_buffers_free(struct bpf_d *d)
 {
 	u8 *s, *h, *f;
+	int err = bpf_wait_hold_idle(d);
 
-	spin_lock_bh(&d->lock);
+	if (err)
+		return err;
 	s = d->sbuf;
 	h = d->hbuf;
 	f = d->fbuf;
@@ -54,6 +59,7 @@ void bpf_buffers_free(struct bpf_d *d)
 	kvfree(s);
 	kvfree(h);
 	kvfree(f);
+	return 0;
 }
 
 /*

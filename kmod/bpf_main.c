@@ -52,7 +52,6 @@ static struct bpf_d *bpf_d_alloc(int unit)
 	timer_setup(&d->timer, bpf_timeout_fn, 0);
 	d->bufsize = clamp(bpf_default_bufsize, BPF_MINBUFSIZE, bpf_max_bufsize);
 	d->direction = BPF_D_INOUT;
-	d->sig = SIGIO;
 	d->unit = unit;
 	d->net = get_net(current->nsproxy->net_ns);
 	return d;

@@ -290,7 +290,7 @@ static int bpf_netdev_event(struct notifier_block *nb, unsigned long event, void
 		bpf_detach(d);
 		wake_up_interruptible(&d->wait);
 		if (d->fasync)
-			kill_fasync(&d->fasync, d->sig, POLL_HUP);
+			kill_fasync(&d->fasync, SIGIO, POLL_HUP);
 	}
 	return NOTIFY_DONE;
 }

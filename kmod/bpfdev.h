@@ -71,7 +71,6 @@ struct bpf_d {
 
 	wait_queue_head_t wait;
 	struct fasync_struct *fasync;
-	unsigned int sig;
 	int unit;			/* /dev/bpfN number, -1 for /dev/bpf */
 };
 
@@ -95,7 +94,7 @@ extern unsigned int bpf_default_bufsize;
 /* bpf_buffer.c: FreeBSD's store/hold/free policy. */
 struct bpf_frame;
 int bpf_buffers_alloc(struct bpf_d *d);
-void bpf_buffers_free(struct bpf_d *d);
+int bpf_buffers_free(struct bpf_d *d);
 void bpf_reset_locked(struct bpf_d *d);
 void bpf_rotate_locked(struct bpf_d *d);
 bool bpf_catch_locked(struct bpf_d *d, const struct bpf_frame *f,

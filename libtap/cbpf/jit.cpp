@@ -6,6 +6,7 @@
 // Every load bounds-checks against the captured length and jumps to a
 // shared "return 0" on failure, as libpcap's interpreter does.
 #include <tap/cbpf/jit.hpp>
+#include <tap/cbpf/validate.hpp>
 
 #include <bit>
 #include <limits>
@@ -63,6 +64,11 @@ public:
 			a_.mov(wirelen_, x86::edx);
 		a_.xor_(x86::eax, x86::eax);
 		a_.xor_(x86::ecx, x86::ecx);
+		// Scratch starts at zero, but only slots read before written can tell.
+		const std::uint16_t unsafe = scratch_read_before_write(program_);
+		for (std::uint32_t slot = 0; slot < BPF_MEMWORDS; ++slot)
+			if (unsafe & (1u << slot))
+				a_.mov(scratch(slot), x86::eax);
 		for (std::size_t pc = 0; pc < program_.size(); ++pc) {
 			a_.bind(labels_[pc]);
 			emit_one(pc, program_[pc]);

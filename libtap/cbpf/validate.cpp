@@ -133,7 +133,6 @@ std::string_view describe(Rule rule) noexcept
 	case Rule::divide_by_zero: return "division or modulo by constant 0";
 	case Rule::shift_too_large: return "shift by constant 32 or more";
 	case Rule::scratch_out_of_range: return "scratch memory index out of range (>= 16)";
-	case Rule::scratch_uninitialized: return "scratch memory read before any write on some path";
 	}
 	return "unknown rule";
 }
@@ -167,26 +166,33 @@ std::expected<void, ValidationError> validate(std::span<const bpf_insn> program)
 	if (BPF_CLASS(program.back().code) != BPF_RET)
 		return fail(program.size() - 1, Rule::no_final_return, program.back());
 
-	// Rule scratch_uninitialized (libpcap has none; Linux has it): the
-	// slots written on every path to an instruction, as a bit mask. Jumps
-	// go forward only, so one pass in program order sees all predecessors
-	// of an instruction before the instruction itself. This makes the
-	// zeroed scratch memory unobservable, so engines need not clear it and
-	// libpcap 1.10.3 (which does not clear it) gives the same verdicts.
+	return {};
+}
+
+std::uint16_t scratch_read_before_write(std::span<const bpf_insn> program) noexcept
+{
+	// The slots written on every path to an instruction, as a bit mask.
+	// Jumps go forward only, so one pass in program order sees all
+	// predecessors of an instruction before the instruction itself.
 	constexpr std::uint32_t reached_bit = 1u << 16; // low 16 bits: slots written
+	std::uint16_t unsafe = 0;
 	std::vector<std::uint32_t> written(program.size(), 0);
+	if (program.empty())
+		return 0;
 	written[0] = reached_bit;
 	for (std::size_t pc = 0; pc < program.size(); ++pc) {
 		const std::uint32_t in = written[pc];
 		if (!(in & reached_bit))
 			continue; // dead code never runs
 		const bpf_insn &insn = program[pc];
-		if (reads_scratch(insn.code) && !(in & (1u << insn.k)))
-			return fail(pc, Rule::scratch_uninitialized, insn);
+		if (reads_scratch(insn.code) && insn.k < BPF_MEMWORDS && !(in & (1u << insn.k)))
+			unsafe |= static_cast<std::uint16_t>(1u << insn.k);
 		std::uint32_t out = in;
-		if (writes_scratch(insn.code))
+		if (writes_scratch(insn.code) && insn.k < BPF_MEMWORDS)
 			out |= 1u << insn.k;
 		auto flow_to = [&](std::size_t target) {
+			if (target >= program.size())
+				return;
 			// Intersection over predecessors; the first one sets it.
 			written[target] = (written[target] & reached_bit) ? (written[target] & out) : out;
 		};
@@ -204,7 +210,7 @@ std::expected<void, ValidationError> validate(std::span<const bpf_insn> program)
 			flow_to(pc + 1);
 		}
 	}
-	return {};
+	return unsafe;
 }
 
 } // namespace tap::cbpf

@@ -25,7 +25,6 @@ enum class Rule : std::uint8_t {
 	divide_by_zero,       // DIV or MOD by constant 0
 	shift_too_large,      // LSH or RSH by constant >= 32
 	scratch_out_of_range, // M[k] with k >= BPF_MEMWORDS
-	scratch_uninitialized, // M[k] read on a path where it was never written
 };
 
 std::string_view describe(Rule rule) noexcept;
@@ -42,5 +41,12 @@ struct ValidationError {
 };
 
 std::expected<void, ValidationError> validate(std::span<const bpf_insn> program) noexcept;
+
+// For a validated program: bit i set when M[i] may be read on some path
+// before any write. Such reads see 0 (libpcap >= 1.10.4 semantics; 1.10.3
+// reads uninitialised stack). Not a rejection, because libpcap itself
+// emits such programs (e.g. "pppoes" on DLT_IEEE802_11_RADIO reads M[0]);
+// engines use the mask to clear only the slots that need it.
+std::uint16_t scratch_read_before_write(std::span<const bpf_insn> validated) noexcept;
 
 } // namespace tap::cbpf

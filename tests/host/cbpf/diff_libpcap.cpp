@@ -4,7 +4,7 @@
 // CORPUS_DIR is the tcpdump source tree's tests/ (pcap and pcapng files);
 // generated DLT_EN10MB frames are always added.
 #include "frames.hpp"
-#include "libpcap_filter.hpp"
+#include <tap/cbpf/libpcap_filter.hpp>
 
 #include <tap/cbpf/disassemble.hpp>
 #include <tap/cbpf/filter.hpp>

@@ -1,7 +1,7 @@
 // Hand-written corner cases. Each program runs in the interpreter, the JIT
 // and (when libpcap 1.10.3 can run it deterministically) libpcap's
 // bpf_filter(); all must return the expected value.
-#include "libpcap_filter.hpp"
+#include <tap/cbpf/libpcap_filter.hpp>
 
 #include <tap/cbpf/filter.hpp>
 

@@ -16,6 +16,8 @@ Filter::Filter(std::vector<bpf_insn> program, std::unique_ptr<JitCode> jit)
 	: program_(std::move(program)), interpreter_(program_), jit_(std::move(jit)),
 	  native_(jit_ ? jit_->function() : nullptr)
 {
+	if (jit_ && program_.front().code == (BPF_RET | BPF_K))
+		constant_ = program_.front().k; // e.g. the accept-all program
 }
 
 std::expected<Filter, ValidationError> Filter::create(std::span<const bpf_insn> program,

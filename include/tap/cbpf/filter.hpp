@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <expected>
 #include <memory>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -36,6 +37,8 @@ public:
 
 	std::uint32_t run(std::span<const std::uint8_t> bytes, std::uint32_t wire_len) const noexcept
 	{
+		if (constant_)
+			return *constant_;
 		if (native_ != nullptr) {
 			const std::size_t n = bytes.size();
 			const auto caplen = static_cast<std::uint32_t>(n < 0xffffffffu ? n : 0xffffffffu);
@@ -57,6 +60,7 @@ private:
 	Interpreter interpreter_;
 	std::unique_ptr<JitCode> jit_;
 	JitCode::Function native_ = nullptr;
+	std::optional<std::uint32_t> constant_; // program starts with RET K: no call at all
 };
 
 } // namespace tap::cbpf

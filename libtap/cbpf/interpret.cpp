@@ -7,6 +7,7 @@
 // Dispatch is "threaded" with GCC/Clang computed goto: each handler ends
 // in its own indirect jump, which predicts better than one shared switch.
 #include <tap/cbpf/interpret.hpp>
+#include <tap/cbpf/validate.hpp>
 
 #include <array>
 #include <cassert>
@@ -104,7 +105,7 @@ inline std::uint32_t load16(const std::uint8_t *p) noexcept
 
 template <bool Count>
 std::uint32_t execute(const Interpreter::Op *ops, const std::uint8_t *p, std::uint32_t buflen,
-		      std::uint32_t wirelen, std::uint64_t *hits) noexcept
+		      std::uint32_t wirelen, bool zero_scratch, std::uint64_t *hits) noexcept
 {
 	static const void *const dispatch[] = {
 #define CBPF_LABEL(name, code) &&do_##name,
@@ -112,7 +113,12 @@ std::uint32_t execute(const Interpreter::Op *ops, const std::uint8_t *p, std::ui
 #undef CBPF_LABEL
 	};
 	std::uint32_t A = 0, X = 0;
-	std::uint32_t mem[BPF_MEMWORDS] = {};
+	// Scratch starts at zero; only programs that may read a slot before
+	// writing it can tell (see scratch_read_before_write), so only they
+	// pay for clearing it.
+	std::uint32_t mem[BPF_MEMWORDS];
+	if (zero_scratch)
+		std::memset(mem, 0, sizeof mem);
 	const Interpreter::Op *pc = ops;
 
 #define DISPATCH()                                   \
@@ -314,6 +320,7 @@ std::uint32_t clamp_length(std::size_t n) noexcept
 } // namespace
 
 Interpreter::Interpreter(std::span<const bpf_insn> validated)
+	: zero_scratch_(scratch_read_before_write(validated) != 0)
 {
 	ops_.reserve(validated.size());
 	for (const bpf_insn &insn : validated) {
@@ -326,7 +333,8 @@ Interpreter::Interpreter(std::span<const bpf_insn> validated)
 std::uint32_t Interpreter::run(std::span<const std::uint8_t> bytes,
 			       std::uint32_t wire_len) const noexcept
 {
-	return execute<false>(ops_.data(), bytes.data(), clamp_length(bytes.size()), wire_len, nullptr);
+	return execute<false>(ops_.data(), bytes.data(), clamp_length(bytes.size()), wire_len,
+			      zero_scratch_, nullptr);
 }
 
 std::uint32_t Interpreter::run_counting(std::span<const std::uint8_t> bytes, std::uint32_t wire_len,
@@ -334,7 +342,7 @@ std::uint32_t Interpreter::run_counting(std::span<const std::uint8_t> bytes, std
 {
 	assert(hits.size() >= ops_.size());
 	return execute<true>(ops_.data(), bytes.data(), clamp_length(bytes.size()), wire_len,
-			     hits.data());
+			     zero_scratch_, hits.data());
 }
 
 } // namespace tap::cbpf

@@ -39,6 +39,7 @@ public:
 
 private:
 	std::vector<Op> ops_;
+	bool zero_scratch_;
 };
 
 } // namespace tap::cbpf

@@ -98,13 +98,31 @@ Input decode(const std::uint8_t *data, std::size_t size)
 
 } // namespace
 
+namespace {
+
+// How much of the input reaches the differential part, printed now and then.
+struct Stats {
+	std::uint64_t inputs = 0, valid = 0, with_libpcap = 0;
+	void tick()
+	{
+		if ((++inputs & 0x3ffff) == 0)
+			std::fprintf(stderr, "cbpf: %llu inputs, %llu valid programs, %llu also compared with libpcap\n",
+				     (unsigned long long)inputs, (unsigned long long)valid,
+				     (unsigned long long)with_libpcap);
+	}
+} stats;
+
+} // namespace
+
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size)
 {
+	stats.tick();
 	const Input in = decode(data, size);
 	if (in.program.empty())
 		return 0;
 	if (!validate(in.program))
 		return 0;
+	++stats.valid;
 	if (!bpf_validate(in.program.data(), static_cast<int>(in.program.size())))
 		report("accepted here, rejected by libpcap's bpf_validate", in, 1, 0);
 
@@ -121,6 +139,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
 			report("interpreter vs JIT", in, a, b);
 	}
 	if (scratch_read_before_write(in.program) == 0) {
+		++stats.with_libpcap;
 		const std::uint32_t c = bpf_filter(in.program.data(), in.packet.data(), in.wire_len,
 						   static_cast<unsigned>(in.packet.size()));
 		if (a != c)

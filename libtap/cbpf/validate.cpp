@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdio>
+#include <optional>
 #include <vector>
 
 namespace tap::cbpf {
@@ -70,12 +71,12 @@ std::unexpected<ValidationError> fail(std::size_t index, Rule rule, const bpf_in
 	return std::unexpected(ValidationError{static_cast<std::uint32_t>(index), rule, insn});
 }
 
-// Per-instruction checks that need no flow information.
-Rule check_one(std::span<const bpf_insn> program, std::size_t pc, bool &ok) noexcept
+// Per-instruction checks that need no flow information: the broken rule,
+// or nothing.
+std::optional<Rule> check_one(std::span<const bpf_insn> program, std::size_t pc) noexcept
 {
 	const bpf_insn &insn = program[pc];
 	const std::uint16_t code = insn.code;
-	ok = false;
 	if (!is_allowed(code))
 		return Rule::unknown_opcode;
 	switch (BPF_CLASS(code)) {
@@ -116,8 +117,7 @@ Rule check_one(std::span<const bpf_insn> program, std::size_t pc, bool &ok) noex
 	default:
 		break;
 	}
-	ok = true;
-	return Rule::empty_program;
+	return std::nullopt;
 }
 
 } // namespace
@@ -156,10 +156,8 @@ std::expected<void, ValidationError> validate(std::span<const bpf_insn> program)
 		return fail(BPF_MAXINSNS, Rule::too_long, program[BPF_MAXINSNS]);
 
 	for (std::size_t pc = 0; pc < program.size(); ++pc) {
-		bool ok = false;
-		Rule rule = check_one(program, pc, ok);
-		if (!ok)
-			return fail(pc, rule, program[pc]);
+		if (auto broken = check_one(program, pc))
+			return fail(pc, *broken, program[pc]);
 	}
 	// Rule no_final_return: same as libpcap. With forward-only jumps this
 	// makes every path end in a RET.

@@ -9,6 +9,9 @@
 
 #include <array>
 #include <thread>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <vector>
 
 using namespace tap::cbpf;
@@ -380,4 +383,30 @@ TEST(Api, EngineChoiceAndConcurrentRuns)
 		th.join();
 	for (bool b : ok)
 		EXPECT_TRUE(b);
+}
+
+// Linux >= 6.3 "memory-deny-write-execute": mprotect() may no longer add
+// PROT_EXEC, which is exactly what the JIT needs. In a child process (the
+// setting cannot be undone), the same program must still run, interpreted.
+TEST(Api, FallsBackToInterpreterWhenExecutableMemoryIsRefused)
+{
+	constexpr int pr_set_mdwe = 65, pr_mdwe_refuse_exec_gain = 1;
+	const Program p = {stmt(BPF_LD | BPF_H | BPF_ABS, 0), jump(BPF_JMP | BPF_JEQ | BPF_K, 0x0102, 0, 1),
+			   ret(99), ret(0)};
+	const pid_t child = fork();
+	ASSERT_GE(child, 0);
+	if (child == 0) {
+		if (prctl(pr_set_mdwe, pr_mdwe_refuse_exec_gain, 0, 0, 0) != 0)
+			_exit(77); // kernel without MDWE
+		auto f = Filter::create(p, Engine::jit);
+		const Bytes pkt = {1, 2, 3};
+		const bool ok = f && f->engine() == Engine::interpreter && f->run(pkt, 3) == 99;
+		_exit(ok ? 0 : 1);
+	}
+	int status = 0;
+	ASSERT_EQ(waitpid(child, &status, 0), child);
+	ASSERT_TRUE(WIFEXITED(status));
+	if (WEXITSTATUS(status) == 77)
+		GTEST_SKIP() << "PR_SET_MDWE not supported by this kernel";
+	EXPECT_EQ(WEXITSTATUS(status), 0);
 }

@@ -76,9 +76,18 @@ PacketSocket::PacketSocket(const std::string &ifname)
 
 void PacketSocket::send(std::span<const uint8_t> frame) const
 {
-	ssize_t n = ::send(fd_.get(), frame.data(), frame.size(), 0);
-	if (n != static_cast<ssize_t>(frame.size()))
+	for (;;) {
+		ssize_t n = ::send(fd_.get(), frame.data(), frame.size(), 0);
+		if (n == static_cast<ssize_t>(frame.size()))
+			return;
+		// The socket is non-blocking for drain(); a full queue means wait.
+		if (n < 0 && (errno == EAGAIN || errno == ENOBUFS)) {
+			pollfd p{fd_.get(), POLLOUT, 0};
+			::poll(&p, 1, 100);
+			continue;
+		}
 		throw std::runtime_error("AF_PACKET send: " + std::string(strerror(errno)));
+	}
 }
 
 std::vector<Bytes> PacketSocket::drain(std::chrono::milliseconds quiet) const

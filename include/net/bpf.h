@@ -45,6 +45,17 @@ typedef unsigned int bpf_u_int32;
 
 #define BPF_RELEASE 199606
 
+#ifdef __KERNEL__
+/*
+ * The kernel's struct bpf_insn is the eBPF instruction; a classic one is a
+ * struct sock_filter there, with the same 8-byte layout.
+ */
+struct sock_filter;
+struct bpf_program {
+	unsigned int bf_len;
+	struct sock_filter __user *bf_insns;
+};
+#else
 struct bpf_insn {
 	unsigned short code;
 	unsigned char jt;
@@ -56,6 +67,7 @@ struct bpf_program {
 	unsigned int bf_len;
 	struct bpf_insn *bf_insns;
 };
+#endif
 
 #define BPF_MEMWORDS 16
 #endif /* !lib_pcap_bpf_h */

@@ -1,0 +1,334 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The BIOC* ioctls with FreeBSD's semantics and errnos. Unknown commands get
+ * EINVAL, as on BSD. After BIOCLOCK only FreeBSD's allow-list is accepted.
+ */
+#include <linux/ioctl.h>
+#include <linux/jiffies.h>
+#include <asm/ioctls.h>
+#include <linux/netdevice.h>
+#include <linux/rtnetlink.h>
+#include <linux/uaccess.h>
+
+#include "bpfdev.h"
+
+static bool bpf_lock_allows(unsigned int cmd)
+{
+	switch (cmd) {
+	case BIOCGBLEN:
+	case BIOCFLUSH:
+	case BIOCGDLT:
+	case BIOCGDLTLIST:
+	case BIOCGETIF:
+	case BIOCGRTIMEOUT:
+	case BIOCGSTATS:
+	case BIOCVERSION:
+	case BIOCGRSIG:
+	case BIOCGHDRCMPLT:
+	case BIOCSTSTAMP:
+	case FIONREAD:
+	case BIOCLOCK:
+	case BIOCSRTIMEOUT:
+	case BIOCIMMEDIATE:
+	case BIOCGDIRECTION:
+	case BIOCGTSTAMP:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static int bpf_get_uint(unsigned long arg, unsigned int *val)
+{
+	return get_user(*val, (unsigned int __user *)arg) ? -EFAULT : 0;
+}
+
+static int bpf_put_uint(unsigned long arg, unsigned int val)
+{
+	return put_user(val, (unsigned int __user *)arg) ? -EFAULT : 0;
+}
+
+static int bpf_ioc_sblen(struct bpf_d *d, unsigned long arg)
+{
+	unsigned int size;
+	int err;
+
+	if (bpf_get_uint(arg, &size))
+		return -EFAULT;
+	if (READ_ONCE(d->bif))
+		return -EINVAL;
+	size = clamp(size, (unsigned int)BPF_MINBUFSIZE,
+		     max_t(unsigned int, READ_ONCE(bpf_max_bufsize), BPF_MINBUFSIZE));
+	/* Buffers from an earlier attachment are the wrong size now. */
+	err = bpf_buffers_free(d);
+	if (err)
+		return err;
+	WRITE_ONCE(d->bufsize, size);
+	return bpf_put_uint(arg, size);
+}
+
+static int bpf_ioc_setif(struct bpf_d *d, unsigned long arg)
+{
+	struct ifreq ifr;
+	int err;
+
+	if (copy_from_user(&ifr, (void __user *)arg, sizeof(ifr)))
+		return -EFAULT;
+	ifr.ifr_name[IFNAMSIZ - 1] = '\0';
+	if (!d->sbuf) {
+		err = bpf_buffers_alloc(d);
+		if (err)
+			return err;
+	}
+	return bpf_attach(d, ifr.ifr_name);
+}
+
+static int bpf_ioc_getif(struct bpf_d *d, unsigned long arg)
+{
+	struct ifreq ifr = {};
+	int err = 0;
+
+	rtnl_lock();
+	if (d->bif)
+		strscpy(ifr.ifr_name, d->bif->dev->name, IFNAMSIZ);
+	else
+		err = -EINVAL;
+	rtnl_unlock();
+	if (err)
+		return err;
+	return copy_to_user((void __user *)arg, &ifr, sizeof(ifr)) ? -EFAULT : 0;
+}
+
+static int bpf_ioc_dlt(struct bpf_d *d, unsigned int *dlt)
+{
+	int err = 0;
+
+	spin_lock_bh(&d->lock);
+	if (d->bif)
+		*dlt = d->bif->dlt;
+	else
+		err = -EINVAL;
+	spin_unlock_bh(&d->lock);
+	return err;
+}
+
+/* Each interface offers exactly one link type: only it can be selected. */
+static int bpf_ioc_sdlt(struct bpf_d *d, unsigned int want)
+{
+	unsigned int dlt;
+	int err = bpf_ioc_dlt(d, &dlt);
+
+	if (err)
+		return err;
+	return want == dlt ? 0 : -EINVAL;
+}
+
+static int bpf_ioc_gdltlist(struct bpf_d *d, unsigned long arg)
+{
+	struct bpf_dltlist __user *ulist = (void __user *)arg;
+	struct bpf_dltlist list;
+	unsigned int dlt;
+	int err;
+
+	if (copy_from_user(&list, ulist, sizeof(list)))
+		return -EFAULT;
+	err = bpf_ioc_dlt(d, &dlt);
+	if (err)
+		return err;
+	/* Each interface offers exactly one link type. */
+	if (list.bfl_list) {
+		if (list.bfl_len < 1)
+			return -ENOMEM;
+		if (put_user(dlt, list.bfl_list))
+			return -EFAULT;
+	}
+	return put_user(1U, &ulist->bfl_len) ? -EFAULT : 0;
+}
+
+static int bpf_ioc_srtimeout(struct bpf_d *d, unsigned long arg)
+{
+	struct __kernel_old_timeval tv;
+	struct timespec64 ts;
+	unsigned long j;
+
+	if (copy_from_user(&tv, (void __user *)arg, sizeof(tv)))
+		return -EFAULT;
+	if (tv.tv_sec < 0 || tv.tv_usec < 0 || tv.tv_usec >= USEC_PER_SEC)
+		return -EINVAL;
+	ts.tv_sec = tv.tv_sec;
+	ts.tv_nsec = tv.tv_usec * NSEC_PER_USEC;
+	j = timespec64_to_jiffies(&ts);
+	if (!j && (tv.tv_sec || tv.tv_usec))
+		j = 1;
+	spin_lock_bh(&d->lock);
+	d->rtout = j;
+	d->rtout_tv = tv;
+	spin_unlock_bh(&d->lock);
+	return 0;
+}
+
+static int bpf_ioc_stats(struct bpf_d *d, unsigned long arg)
+{
+	struct bpf_stat st;
+
+	spin_lock_bh(&d->lock);
+	st.bs_drop = (unsigned int)d->drops;
+	spin_unlock_bh(&d->lock);
+	st.bs_recv = (unsigned int)bpf_stats_recv(d);
+	return copy_to_user((void __user *)arg, &st, sizeof(st)) ? -EFAULT : 0;
+}
+
+static int bpf_ioc_promisc(struct bpf_d *d)
+{
+	int err = 0;
+
+	rtnl_lock();
+	if (!d->bif) {
+		err = -EINVAL;
+	} else if (!d->promisc) {
+		err = dev_set_promiscuity(d->bif->dev, 1);
+		if (!err)
+			d->promisc = true;
+	}
+	rtnl_unlock();
+	return err;
+}
+
+static int bpf_ioc_flush(struct bpf_d *d)
+{
+	int err = bpf_wait_hold_idle(d);
+
+	if (err)
+		return err;
+	bpf_reset_locked(d);
+	spin_unlock_bh(&d->lock);
+	return 0;
+}
+
+static int bpf_ioc_nread(struct bpf_d *d, unsigned long arg)
+{
+	int n;
+
+	spin_lock_bh(&d->lock);
+	n = d->slen + (d->hbuf_in_use ? 0 : d->hlen);
+	spin_unlock_bh(&d->lock);
+	return put_user(n, (int __user *)arg) ? -EFAULT : 0;
+}
+
+static long bpf_ioctl_locked(struct bpf_d *d, unsigned int cmd, unsigned long arg)
+{
+	struct bpf_version version = { BPF_MAJOR_VERSION, BPF_MINOR_VERSION };
+	unsigned int val;
+	int err;
+
+	switch (cmd) {
+	case BIOCGBLEN:
+		return bpf_put_uint(arg, READ_ONCE(d->bufsize));
+	case BIOCSBLEN:
+		return bpf_ioc_sblen(d, arg);
+	case BIOCSETF:
+		return bpf_filter_set(d, (void __user *)arg, false, true);
+	case BIOCSETFNR:
+		return bpf_filter_set(d, (void __user *)arg, false, false);
+	case BIOCSETWF:
+		return bpf_filter_set(d, (void __user *)arg, true, false);
+	case BIOCFLUSH:
+		return bpf_ioc_flush(d);
+	case BIOCPROMISC:
+		return bpf_ioc_promisc(d);
+	case BIOCGDLT:
+		err = bpf_ioc_dlt(d, &val);
+		return err ? err : bpf_put_uint(arg, val);
+	case BIOCSDLT:
+		if (bpf_get_uint(arg, &val))
+			return -EFAULT;
+		return bpf_ioc_sdlt(d, val);
+	case BIOCGDLTLIST:
+		return bpf_ioc_gdltlist(d, arg);
+	case BIOCGETIF:
+		return bpf_ioc_getif(d, arg);
+	case BIOCSETIF:
+		return bpf_ioc_setif(d, arg);
+	case BIOCSRTIMEOUT:
+		return bpf_ioc_srtimeout(d, arg);
+	case BIOCGRTIMEOUT:
+		return copy_to_user((void __user *)arg, &d->rtout_tv,
+				    sizeof(d->rtout_tv)) ? -EFAULT : 0;
+	case BIOCGSTATS:
+		return bpf_ioc_stats(d, arg);
+	case BIOCIMMEDIATE:
+		if (bpf_get_uint(arg, &val))
+			return -EFAULT;
+		WRITE_ONCE(d->immediate, !!val);
+		return 0;
+	case BIOCVERSION:
+		return copy_to_user((void __user *)arg, &version, sizeof(version)) ?
+		       -EFAULT : 0;
+	case BIOCGRSIG:
+		return bpf_put_uint(arg, d->sig);
+	case BIOCSRSIG:
+		if (bpf_get_uint(arg, &val))
+			return -EFAULT;
+		if (!val || val >= _NSIG)
+			return -EINVAL;
+		d->sig = val;
+		return 0;
+	case BIOCGHDRCMPLT:
+		return bpf_put_uint(arg, d->hdrcmplt);
+	case BIOCSHDRCMPLT:
+		if (bpf_get_uint(arg, &val))
+			return -EFAULT;
+		d->hdrcmplt = !!val;
+		return 0;
+	case BIOCGDIRECTION:
+		return bpf_put_uint(arg, READ_ONCE(d->direction));
+	case BIOCSDIRECTION:
+		if (bpf_get_uint(arg, &val))
+			return -EFAULT;
+		if (val > BPF_D_OUT)
+			return -EINVAL;
+		WRITE_ONCE(d->direction, val);
+		return 0;
+	case BIOCGTSTAMP:
+		return bpf_put_uint(arg, d->tstamp);
+	case BIOCSTSTAMP:
+		if (bpf_get_uint(arg, &val))
+			return -EFAULT;
+		if (!BPF_T_VALID(val))
+			return -EINVAL;
+		spin_lock_bh(&d->lock);
+		d->tstamp = val;
+		spin_unlock_bh(&d->lock);
+		return 0;
+	case BIOCLOCK:
+		d->locked = true;
+		return 0;
+	case FIONREAD:
+		return bpf_ioc_nread(d, arg);
+	default:
+		return -EINVAL;
+	}
+}
+
+long bpf_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct bpf_d *d = file->private_data;
+	long ret;
+
+	if (mutex_lock_interruptible(&d->ioctl_lock))
+		return -EINTR;
+	if (d->locked && !bpf_lock_allows(cmd)) {
+		ret = -EPERM;
+		goto out;
+	}
+	/* As FreeBSD: any ioctl cancels a pending poll() read timeout. */
+	spin_lock_bh(&d->lock);
+	if (d->state == BPF_WAITING)
+		del_timer(&d->timer);
+	d->state = BPF_IDLE;
+	spin_unlock_bh(&d->lock);
+	ret = bpf_ioctl_locked(d, cmd, arg);
+out:
+	mutex_unlock(&d->ioctl_lock);
+	return ret;
+}

@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* bpfdev internals: descriptors, interface taps, and the calls between files. */
+#ifndef BPFDEV_H
+#define BPFDEV_H
+
+#include <linux/fs.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/netdevice.h>
+#include <linux/percpu.h>
+#include <linux/spinlock.h>
+#include <linux/timer.h>
+#include <linux/wait.h>
+#include <net/bpf.h>
+
+struct bpf_prog;
+
+/* One per tapped interface (BSD's bpf_if): one packet handler, many readers. */
+struct bpf_if {
+	struct list_head node;		/* on bpf_if_list, under RTNL */
+	struct net_device *dev;
+	struct packet_type pt;
+	struct list_head dlist;		/* descriptors: RCU readers, RTNL writers */
+	unsigned int dlt;
+	unsigned int linkhdr_len;	/* bytes of link header on the wire */
+	unsigned int hdrlen;		/* bh_hdrlen: aligns the network header */
+	bool loopback;
+	struct rcu_head rcu;
+};
+
+/* A filter as the tap sees it; replaced under RCU. */
+struct bpf_filter {
+	struct bpf_prog *prog;
+	struct rcu_head rcu;
+};
+
+struct bpf_pcpu_stats {
+	u64 recv;			/* offered after the direction check */
+	u64 match;			/* accepted by the filter */
+};
+
+enum bpf_rstate { BPF_IDLE, BPF_WAITING, BPF_TIMED_OUT };
+
+/* One open descriptor (BSD's bpf_d). */
+struct bpf_d {
+	struct mutex ioctl_lock;	/* serialises ioctls and writes */
+	spinlock_t lock;		/* buffers, state, bif; taken in softirq */
+
+	struct bpf_if *bif;		/* NULL when not attached */
+	struct list_head bif_node;
+	struct net *net;		/* namespace of the opener */
+
+	/* store, hold, free (bpf_buffer.c) */
+	u8 *sbuf, *hbuf, *fbuf;
+	unsigned int slen, hlen, bufsize;
+	bool hbuf_in_use;		/* a read is copying the hold buffer out */
+	u64 drops;
+
+	struct bpf_filter __rcu *rfilter;
+	struct bpf_filter __rcu *wfilter;
+	struct bpf_pcpu_stats __percpu *stats;
+
+	unsigned int direction;
+	unsigned int tstamp;
+	bool immediate, hdrcmplt, promisc, locked, detached;
+
+	unsigned long rtout;		/* read timeout in jiffies, 0: none */
+	struct __kernel_old_timeval rtout_tv;
+	enum bpf_rstate state;
+	struct timer_list timer;	/* poll()'s read-timeout timer */
+
+	wait_queue_head_t wait;
+	struct fasync_struct *fasync;
+	unsigned int sig;
+	int unit;			/* /dev/bpfN number, -1 for /dev/bpf */
+};
+
+/*
+ * A frame as it was on the wire: the skb from its link-layer header, plus a
+ * VLAN tag the stack moved into metadata, to be put back after the MACs.
+ */
+struct bpf_frame {
+	const struct sk_buff *skb;
+	const u8 *flat;			/* whole frame with the tag, if linearised */
+	unsigned int len;		/* wire length, tag included */
+	bool has_tag;
+	__be16 tag[2];			/* TPID, TCI */
+	u64 real_ns;			/* CLOCK_REALTIME at capture */
+};
+
+/* bpf_main.c */
+extern unsigned int bpf_max_bufsize;
+extern unsigned int bpf_default_bufsize;
+
+/* bpf_buffer.c: FreeBSD's store/hold/free policy. */
+struct bpf_frame;
+int bpf_buffers_alloc(struct bpf_d *d);
+int bpf_buffers_free(struct bpf_d *d);
+void bpf_reset_locked(struct bpf_d *d);
+void bpf_rotate_locked(struct bpf_d *d);
+bool bpf_catch_locked(struct bpf_d *d, const struct bpf_frame *f,
+		      unsigned int snaplen);
+int bpf_wait_hold_idle(struct bpf_d *d);
+u64 bpf_stats_recv(struct bpf_d *d);
+void bpf_stats_zero(struct bpf_d *d);
+
+/* bpf_read.c */
+ssize_t bpf_read(struct file *file, char __user *buf, size_t count, loff_t *pos);
+__poll_t bpf_poll(struct file *file, struct poll_table_struct *wait);
+void bpf_wakeup(struct bpf_d *d);
+void bpf_timeout_fn(struct timer_list *t);
+
+/* bpf_tap.c */
+int bpf_attach(struct bpf_d *d, const char *ifname);
+void bpf_detach(struct bpf_d *d);
+int bpf_tap_init(void);
+void bpf_tap_exit(void);
+
+/* bpf_filter.c */
+int bpf_filter_set(struct bpf_d *d, const struct bpf_program __user *uprog,
+		   bool write_filter, bool flush);
+void bpf_filters_free(struct bpf_d *d);
+
+/* bpf_write.c */
+ssize_t bpf_write(struct file *file, const char __user *buf, size_t len, loff_t *pos);
+
+/* bpf_ioctl.c */
+long bpf_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
+
+#endif /* BPFDEV_H */

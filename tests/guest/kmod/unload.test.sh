@@ -1,0 +1,13 @@
+#!/bin/bash
+# Guest: the module unloads cleanly once nothing is open, leaves no node or
+# class behind, and loads again (scripts/vm-run's dmesg gate checks the log).
+ko=${BPFDEV_KO:-kmod/bpfdev.ko}
+check() { if eval "$2"; then echo "ok - kmod.unload.$1"; else echo "not ok - kmod.unload.$1"; fi; }
+ip link add bu0 type veth peer name bu1 && ip link set bu0 up && ip link set bu1 up
+check rmmod-succeeds-when-idle 'rmmod bpfdev'
+check no-nodes-left '! ls /dev/bpf* >/dev/null 2>&1'
+check no-class-left '! [ -e /sys/class/bpf ]'
+check no-module-left '! grep -q "^bpfdev " /proc/modules'
+check interface-survives 'ip link show bu0 >/dev/null'
+check reload "insmod $ko && [ -c /dev/bpf ] && [ -c /dev/bpf0 ]"
+ip link del bu0

@@ -15,6 +15,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -294,4 +295,22 @@ TEST(LibtapDevice, PollableHandleSignalsReadiness)
 	auto b = d.try_read();
 	ASSERT_TRUE(b);
 	EXPECT_EQ(b->size(), 1u);
+}
+
+TEST(LibtapDevice, RemovingTheInterfaceEndsABlockedReadWithAnError)
+{
+	auto veth = std::make_unique<Veth>("ltj0", "ltj1");
+	tap::Options o;
+	o.read_timeout = 0ms;
+	tap::Device d = open(veth->b, o);
+	std::thread remover([&] {
+		std::this_thread::sleep_for(200ms);
+		veth.reset();
+	});
+	const auto t0 = Clock::now();
+	auto b = d.read(10s);
+	remover.join();
+	EXPECT_LT(Clock::now() - t0, 8s);
+	ASSERT_FALSE(b);
+	EXPECT_EQ(b.error().code, std::errc::no_such_device_or_address) << b.error().message();
 }

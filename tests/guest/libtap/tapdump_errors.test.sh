@@ -11,6 +11,9 @@ ok missing-interface '[ $rc = 1 ] && echo "$out" | grep -q "no interface \"nosuc
 out=$("$BUILD/utils/tapdump/tapdump" -i lo tcp portt 80 2>&1); rc=$?
 echo "  # $out"
 ok bad-filter '[ $rc = 1 ] && echo "$out" | grep -q "syntax error"'
+out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$BUILD/utils/tapdump/tapdump" -i lo 2>&1); rc=$?
+echo "  # $out"
+ok no-permission '[ $rc = 1 ] && echo "$out" | grep -q "need root or the capture group"'
 timeout 60 "$BUILD/utils/tapdump/tapdump" -i lo --immediate -c 3 icmp >/tmp/ltc.out 2>/tmp/ltc.err &
 pid=$!
 sleep 1.5

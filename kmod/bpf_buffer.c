@@ -110,6 +110,16 @@ u64 bpf_stats_recv(struct bpf_d *d)
 	return sum;
 }
 
+u64 bpf_stats_match(struct bpf_d *d)
+{
+	u64 sum = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		sum += per_cpu_ptr(d->stats, cpu)->match;
+	return sum;
+}
+
 void bpf_stats_zero(struct bpf_d *d)
 {
 	int cpu;

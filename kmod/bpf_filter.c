@@ -41,6 +41,7 @@ static void bpf_filter_free_rcu(struct rcu_head *head)
 
 	bpf_prog_destroy(f->prog);
 	kfree(f);
+	atomic_dec(&bpf_live_filters);
 }
 
 static struct bpf_filter *bpf_filter_load(const struct bpf_program *p)
@@ -61,6 +62,7 @@ static struct bpf_filter *bpf_filter_load(const struct bpf_program *p)
 		kfree(f);
 		return ERR_PTR(err == -EFAULT || err == -ENOMEM ? err : -EINVAL);
 	}
+	atomic_inc(&bpf_live_filters);
 	return f;
 }
 

@@ -215,7 +215,8 @@ static int bpf_ioc_nread(struct bpf_d *d, unsigned long arg)
 	return put_user(n, (int __user *)arg) ? -EFAULT : 0;
 }
 
-static long bpf_ioctl_locked(struct bpf_d *d, unsigned int cmd, unsigned long arg)
+static long bpf_ioctl_locked(struct file *file, struct bpf_d *d, unsigned int cmd,
+			     unsigned long arg)
 {
 	struct bpf_version version = { BPF_MAJOR_VERSION, BPF_MINOR_VERSION };
 	unsigned int val;
@@ -265,13 +266,14 @@ static long bpf_ioctl_locked(struct bpf_d *d, unsigned int cmd, unsigned long ar
 		return copy_to_user((void __user *)arg, &version, sizeof(version)) ?
 		       -EFAULT : 0;
 	case BIOCGRSIG:
-		return bpf_put_uint(arg, d->sig);
+		return bpf_put_uint(arg, READ_ONCE(file->f_owner.signum) ?: SIGIO);
 	case BIOCSRSIG:
 		if (bpf_get_uint(arg, &val))
 			return -EFAULT;
 		if (!val || val >= _NSIG)
 			return -EINVAL;
-		d->sig = val;
+		/* Async wakeups send the file owner's signal: F_SETSIG's. */
+		WRITE_ONCE(file->f_owner.signum, val);
 		return 0;
 	case BIOCGHDRCMPLT:
 		return bpf_put_uint(arg, d->hdrcmplt);
@@ -327,7 +329,7 @@ long bpf_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		del_timer(&d->timer);
 	d->state = BPF_IDLE;
 	spin_unlock_bh(&d->lock);
-	ret = bpf_ioctl_locked(d, cmd, arg);
+	ret = bpf_ioctl_locked(file, d, cmd, arg);
 out:
 	mutex_unlock(&d->ioctl_lock);
 	return ret;

@@ -52,7 +52,6 @@ static struct bpf_d *bpf_d_alloc(int unit)
 	timer_setup(&d->timer, bpf_timeout_fn, 0);
 	d->bufsize = clamp(bpf_default_bufsize, BPF_MINBUFSIZE, bpf_max_bufsize);
 	d->direction = BPF_D_INOUT;
-	d->sig = SIGIO;
 	d->unit = unit;
 	d->net = get_net(current->nsproxy->net_ns);
 	return d;
@@ -66,6 +65,7 @@ static int bpf_open_common(struct file *file, int unit)
 		return -ENOMEM;
 	file->private_data = d;
 	stream_open(file_inode(file), file);
+	bpf_proc_add(d);
 	return 0;
 }
 
@@ -111,6 +111,7 @@ static int bpf_release(struct inode *inode, struct file *file)
 {
 	struct bpf_d *d = file->private_data;
 
+	bpf_proc_del(d);
 	rtnl_lock();
 	bpf_detach(d);
 	rtnl_unlock();
@@ -229,9 +230,12 @@ static int __init bpfdev_init(void)
 	err = bpf_tap_init();
 	if (err)
 		return err;
-	err = misc_register(&bpf_misc);
+	err = bpf_proc_init();
 	if (err)
 		goto tap_exit;
+	err = misc_register(&bpf_misc);
+	if (err)
+		goto proc_exit;
 	err = bpf_units_init();
 	if (err)
 		goto misc_exit;
@@ -239,6 +243,8 @@ static int __init bpfdev_init(void)
 
 misc_exit:
 	misc_deregister(&bpf_misc);
+proc_exit:
+	bpf_proc_exit();
 tap_exit:
 	bpf_tap_exit();
 	return err;
@@ -248,6 +254,7 @@ static void __exit bpfdev_exit(void)
 {
 	bpf_units_exit();
 	misc_deregister(&bpf_misc);
+	bpf_proc_exit();
 	bpf_tap_exit();
 }
 

@@ -15,7 +15,7 @@ void bpf_wakeup(struct bpf_d *d)
 {
 	wake_up_interruptible(&d->wait);
 	if (d->fasync)
-		kill_fasync(&d->fasync, d->sig, POLL_IN);
+		kill_fasync(&d->fasync, SIGIO, POLL_IN);
 }
 
 /* Read-timeout timer armed by poll(): the store becomes readable when it fires. */

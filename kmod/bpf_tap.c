@@ -200,6 +200,7 @@ static struct bpf_if *bpf_if_get(struct net_device *dev)
 	bif->pt.func = bpf_tap_rcv;
 	list_add(&bif->node, &bpf_if_list);
 	dev_add_pack(&bif->pt);
+	atomic_inc(&bpf_live_ifs);
 	return bif;
 }
 
@@ -211,6 +212,7 @@ static void bpf_if_put(struct bpf_if *bif)
 	list_del(&bif->node);
 	dev_put(bif->dev);
 	kfree_rcu(bif, rcu);
+	atomic_dec(&bpf_live_ifs);
 }
 
 /* Called with RTNL held. */
@@ -290,7 +292,7 @@ static int bpf_netdev_event(struct notifier_block *nb, unsigned long event, void
 		bpf_detach(d);
 		wake_up_interruptible(&d->wait);
 		if (d->fasync)
-			kill_fasync(&d->fasync, d->sig, POLL_HUP);
+			kill_fasync(&d->fasync, SIGIO, POLL_HUP);
 	}
 	return NOTIFY_DONE;
 }

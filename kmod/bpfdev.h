@@ -71,8 +71,9 @@ struct bpf_d {
 
 	wait_queue_head_t wait;
 	struct fasync_struct *fasync;
-	unsigned int sig;
 	int unit;			/* /dev/bpfN number, -1 for /dev/bpf */
+	struct pid *owner;		/* process that opened it */
+	struct list_head all_node;	/* on /proc/net/bpfdev's list */
 };
 
 /*
@@ -102,6 +103,7 @@ bool bpf_catch_locked(struct bpf_d *d, const struct bpf_frame *f,
 		      unsigned int snaplen);
 int bpf_wait_hold_idle(struct bpf_d *d);
 u64 bpf_stats_recv(struct bpf_d *d);
+u64 bpf_stats_match(struct bpf_d *d);
 void bpf_stats_zero(struct bpf_d *d);
 
 /* bpf_read.c */
@@ -123,6 +125,14 @@ void bpf_filters_free(struct bpf_d *d);
 
 /* bpf_write.c */
 ssize_t bpf_write(struct file *file, const char __user *buf, size_t len, loff_t *pos);
+
+/* bpf_proc.c: /proc/net/bpfdev and counts of live objects */
+extern atomic_t bpf_live_ifs;
+extern atomic_t bpf_live_filters;
+void bpf_proc_add(struct bpf_d *d);
+void bpf_proc_del(struct bpf_d *d);
+int bpf_proc_init(void);
+void bpf_proc_exit(void);
 
 /* bpf_ioctl.c */
 long bpf_ioctl(struct file *file, unsigned int cmd, unsigned long arg);

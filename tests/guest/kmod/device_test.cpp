@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <fstream>
+#include <sstream>
 
 using namespace testnet;
 
@@ -143,4 +145,30 @@ TEST(Device, ReattachingMovesTheDescriptorToTheNewInterface)
 	auto recs = read_all(bpf.get());
 	ASSERT_EQ(recs.size(), 1u);
 	EXPECT_EQ(recs[0].data, frame(kTestType, 100, 2));
+}
+
+TEST(Device, ProcListsEachDescriptorWithItsCounters)
+{
+	Veth v("bd0", "bd1");
+	Fd bpf = open_bpf(v.a());
+	PacketSocket(v.b()).send(frame(kTestType, 100, 1));
+	settle(std::chrono::milliseconds(200));
+	std::ifstream in("/proc/net/bpfdev");
+	std::string line, mine;
+	std::getline(in, line);
+	EXPECT_EQ(line.rfind("descriptors ", 0), 0u) << line;
+	while (std::getline(in, line))
+		if (line.find(" bd0 ") != std::string::npos)
+			mine = line;
+	ASSERT_FALSE(mine.empty()) << "descriptor on bd0 listed";
+	std::istringstream fields(mine);
+	std::string unit, pid, ifname, bufsize, recv, match, drop, dir, flags;
+	fields >> unit >> pid >> ifname >> bufsize >> recv >> match >> drop >> dir >> flags;
+	EXPECT_EQ(pid, std::to_string(getpid()));
+	EXPECT_EQ(bufsize, "65536");
+	EXPECT_EQ(recv, "1");
+	EXPECT_EQ(match, "1");
+	EXPECT_EQ(drop, "0");
+	EXPECT_EQ(dir, "inout");
+	EXPECT_EQ(flags, "I");
 }

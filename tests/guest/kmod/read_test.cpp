@@ -199,3 +199,24 @@ TEST(Read, FionreadCountsStoredBytes)
 	ASSERT_EQ(ioctl(bpf.get(), FIONREAD, &n), 0);
 	EXPECT_EQ(n, 128 + 126) << "two records: 26 + 100 aligned to 128, then 126";
 }
+
+TEST(Read, AsyncModeSendsTheChosenSignalOnArrival)
+{
+	Veth v("br0", "br1");
+	Fd bpf = open_bpf(v.a(), 65536, true);
+	unsigned sig = SIGUSR2;
+	ASSERT_EQ(ioctl(bpf.get(), BIOCSRSIG, &sig), 0);
+	ASSERT_EQ(fcntl(bpf.get(), F_SETOWN, getpid()), 0);
+	int on = 1;
+	ASSERT_EQ(ioctl(bpf.get(), FIOASYNC, &on), 0);
+	sigset_t set, old;
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR2);
+	ASSERT_EQ(pthread_sigmask(SIG_BLOCK, &set, &old), 0);
+	timespec none{0, 0};
+	EXPECT_EQ(sigtimedwait(&set, nullptr, &none), -1) << "no signal before a frame";
+	PacketSocket(v.b()).send(frame(kTestType, 100, 1));
+	timespec wait{5, 0};
+	EXPECT_EQ(sigtimedwait(&set, nullptr, &wait), SIGUSR2);
+	pthread_sigmask(SIG_SETMASK, &old, nullptr);
+}

@@ -133,8 +133,9 @@ public:
 		const std::byte *rec = base_ + offset_;
 		const std::size_t len = detail::load<std::uint16_t>(rec + offsetof(struct bpf_xhdr, bh_hdrlen)) +
 					std::size_t{detail::load<std::uint32_t>(rec + offsetof(struct bpf_xhdr, bh_caplen))};
-		const std::size_t next = detail::next_offset(offset_, align_record(len), step_);
-		offset_ = next < size_ ? next : size_; // the last record may lack padding
+		// May step up to 7 bytes past the end: the last record need not be
+		// padded. Every end test is offset_ >= size_.
+		offset_ = detail::next_offset(offset_, align_record(len), step_);
 		return *this;
 	}
 
@@ -148,7 +149,8 @@ public:
 	bool operator==(std::default_sentinel_t) const noexcept { return offset_ >= size_; }
 	bool operator==(const RecordIterator &o) const noexcept
 	{
-		return base_ == o.base_ && offset_ == o.offset_;
+		const bool at_end = offset_ >= size_, o_at_end = o.offset_ >= o.size_;
+		return base_ == o.base_ && (at_end || o_at_end ? at_end == o_at_end : offset_ == o.offset_);
 	}
 
 private:

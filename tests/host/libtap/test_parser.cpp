@@ -88,6 +88,17 @@ TEST(Parser, LastRecordWithoutPaddingIsAccepted)
 	for (auto p : *b)
 		seen += p.captured_length();
 	EXPECT_EQ(seen, 121u);
+	// Stepping off an unpadded last record lands past the end: still "end",
+	// and equal to any other iterator at the end.
+	auto a = b->begin(), c = b->begin();
+	std::advance(a, 2);
+	std::advance(c, 1);
+	EXPECT_TRUE(a == std::default_sentinel);
+	EXPECT_FALSE(c == std::default_sentinel);
+	EXPECT_NE(a, c);
+	++c;
+	EXPECT_EQ(a, c);
+	EXPECT_EQ(std::distance(b->begin(), RecordIterator(a)), 2);
 }
 
 TEST(Parser, LargerHeaderLengthMovesTheFrame)

@@ -5,7 +5,9 @@
 //   "dpdk:..."  reserved for the DPDK backend (errc::backend_unavailable)
 //
 // Every call returns Result<T> (std::expected<T, tap::Error>). No threads are
-// created; the only cross-thread call is interrupt().
+// created. A Device is used from one thread at a time, except interrupt(),
+// which any thread (or a signal handler) may call while the Device lives:
+// interrupt the reader and join it before destroying or moving the Device.
 #pragma once
 
 #include <chrono>

@@ -314,3 +314,19 @@ TEST(LibtapDevice, RemovingTheInterfaceEndsABlockedReadWithAnError)
 	ASSERT_FALSE(b);
 	EXPECT_EQ(b.error().code, std::errc::no_such_device_or_address) << b.error().message();
 }
+
+TEST(LibtapDevice, BufferSizeIsWhatTheModuleGranted)
+{
+	Veth v("ltk0", "ltk1");
+	tap::Options o;
+	o.immediate = true;
+	o.buffer_size = std::size_t{64} << 20; // above the module's default maximum
+	tap::Device d = open(v.b, o);
+	EXPECT_EQ(d.buffer_size(), std::size_t{BPF_MAXBUFSIZE});
+	PacketSocket(v.a).send(frame(1));
+	auto got = collect(d, 1);
+	ASSERT_EQ(got.size(), 1u); // reads with a buffer of exactly that size work
+	o.buffer_size = 100;
+	tap::Device small = open(v.b, o);
+	EXPECT_EQ(small.buffer_size(), 100u);
+}

@@ -305,6 +305,13 @@ static long bpf_ioctl_locked(struct file *file, struct bpf_d *d, unsigned int cm
 	case BIOCLOCK:
 		d->locked = true;
 		return 0;
+	case BIOCGETBUFMODE:
+		return bpf_put_uint(arg, BPF_BUFMODE_BUFFER);
+	case BIOCSETBUFMODE:
+		/* Zero-copy buffers are not offered: FreeBSD with them disabled. */
+		if (bpf_get_uint(arg, &val))
+			return -EFAULT;
+		return val == BPF_BUFMODE_BUFFER ? 0 : -EINVAL;
 	case FIONREAD:
 		return bpf_ioc_nread(d, arg);
 	default:

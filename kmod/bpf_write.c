@@ -108,10 +108,10 @@ ssize_t bpf_write(struct file *file, const char __user *buf, size_t len, loff_t 
 	spin_unlock_bh(&d->lock);
 	if (!dev)
 		return -ENXIO;
-	if (!len)
-		ret = 0;
-	else if (!(dev->flags & IFF_UP))
+	if (!(dev->flags & IFF_UP))
 		ret = -ENETDOWN;
+	else if (!len)
+		ret = 0;
 	else
 		ret = bpf_send(d, dev, dlt, linkhdr_len, buf, len);
 	dev_put(dev);

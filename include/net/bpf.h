@@ -147,6 +147,9 @@ struct bpf_xhdr {
 	((t) == BPF_T_NONE || (BPF_T_FORMAT(t) != BPF_T_NONE &&	\
 	 ((t) & ~(BPF_T_FORMAT_MASK | BPF_T_FLAG_MASK)) == 0))
 
+/* Buffer modes (BIOCSETBUFMODE): only FreeBSD's read() buffers exist here. */
+#define BPF_BUFMODE_BUFFER	1
+
 /* Direction filter values (FreeBSD's; BIOCSSEESENT 0/1 map onto IN/INOUT). */
 enum bpf_direction {
 	BPF_D_IN,	/* packets received by the interface */
@@ -178,7 +181,8 @@ enum bpf_direction {
 #define BIOCGDLTLIST	_IOWR('B', 121, struct bpf_dltlist)
 #define BIOCLOCK	_IO('B', 122)
 #define BIOCSETWF	_IOW('B', 123, struct bpf_program)
-#define BIOCFEEDBACK	_IOW('B', 124, unsigned int)
+#define BIOCGETBUFMODE	_IOR('B', 125, unsigned int)
+#define BIOCSETBUFMODE	_IOW('B', 126, unsigned int)
 #define BIOCSETFNR	_IOW('B', 130, struct bpf_program)
 #define BIOCGTSTAMP	_IOR('B', 131, unsigned int)
 #define BIOCSTSTAMP	_IOW('B', 132, unsigned int)

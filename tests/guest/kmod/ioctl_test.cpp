@@ -110,6 +110,17 @@ TEST(Ioctl, OutOfRangeValuesGiveEinval)
 	EXPECT_EQ(err_of(fd.get(), BIOCSRTIMEOUT, &tv), 0);
 }
 
+TEST(Ioctl, OnlyTheReadBufferModeIsOffered)
+{
+	Fd fd(open("/dev/bpf", O_RDWR));
+	unsigned mode = 0;
+	ASSERT_EQ(err_of(fd.get(), BIOCGETBUFMODE, &mode), 0);
+	EXPECT_EQ(mode, unsigned(BPF_BUFMODE_BUFFER));
+	EXPECT_EQ(err_of(fd.get(), BIOCSETBUFMODE, &mode), 0);
+	mode = 2;	/* FreeBSD's BPF_BUFMODE_ZBUF */
+	EXPECT_EQ(err_of(fd.get(), BIOCSETBUFMODE, &mode), EINVAL);
+}
+
 TEST(Ioctl, UnknownCommandGivesEinval)
 {
 	Fd fd(open("/dev/bpf", O_RDWR));

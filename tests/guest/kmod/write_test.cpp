@@ -106,6 +106,8 @@ TEST(Write, DownInterfaceGivesEnetdownAndUnattachedEnxio)
 	sh("ip link set " + v.a() + " down");
 	EXPECT_EQ(write(bpf.get(), f.data(), f.size()), -1);
 	EXPECT_EQ(errno, ENETDOWN);
+	EXPECT_EQ(write(bpf.get(), f.data(), 0), -1) << "FreeBSD checks the link first";
+	EXPECT_EQ(errno, ENETDOWN);
 	Fd raw(open("/dev/bpf", O_RDWR));
 	EXPECT_EQ(write(raw.get(), f.data(), f.size()), -1);
 	EXPECT_EQ(errno, ENXIO);

@@ -50,10 +50,12 @@ public:
 	// Wait up to timeout (forever if none) for packets and return them as
 	// one batch; an empty batch when the time ran out. The previous batch's
 	// views become invalid. After interrupt(): an error with
-	// std::errc::interrupted (one per interrupt() call made while no read
-	// consumed it).
+	// std::errc::interrupted; interrupts made before a read are kept for
+	// it, several of them counting as one. A read buffer that breaks the
+	// record format is an error (tap::errc), never an out-of-bounds read.
 	Result<Batch> read(std::optional<std::chrono::nanoseconds> timeout = std::nullopt);
-	// Whatever is ready now, possibly nothing; never blocks.
+	// Whatever is ready now, possibly nothing; never blocks. Ignores a
+	// pending interrupt (it stays for the next read()).
 	Result<Batch> try_read();
 	// Wake a read() blocked in another thread, or make the next read()
 	// return at once. Async-signal-safe; a no-op on a moved-from Device.

@@ -202,3 +202,31 @@ TEST(DeviceIo, StatsOnANonBpfDescriptorReportTheIoctl)
 	ASSERT_FALSE(st);
 	EXPECT_NE(st.error().context.find("BIOCGSTATS"), std::string::npos);
 }
+
+TEST(DeviceIo, TryReadLeavesAPendingInterruptForTheNextRead)
+{
+	auto fake = FakeDevice::make();
+	fake.device.interrupt();
+	auto now = fake.device.try_read();
+	ASSERT_TRUE(now);
+	EXPECT_TRUE(now->empty());
+	auto next = fake.device.read(1s);
+	ASSERT_FALSE(next);
+	EXPECT_EQ(next.error().code, std::errc::interrupted);
+}
+
+TEST(DeviceIo, InterruptWinsOverReadyData)
+{
+	// Stopping must not wait for the traffic to pause; the data stays.
+	auto fake = FakeDevice::make();
+	test::BufferBuilder buf;
+	buf.add_frame(60);
+	fake.deliver(buf.bytes());
+	fake.device.interrupt();
+	auto first = fake.device.read();
+	ASSERT_FALSE(first);
+	EXPECT_EQ(first.error().code, std::errc::interrupted);
+	auto second = fake.device.read(1s);
+	ASSERT_TRUE(second);
+	EXPECT_EQ(second->size(), 1u);
+}

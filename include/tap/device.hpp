@@ -1,0 +1,94 @@
+// tap::Device: one capture/injection endpoint, opened from a string.
+//
+//   "bpf:eth0"  kernel backend: a free /dev/bpf descriptor attached to eth0
+//   "eth0"      the same (a name without a known "scheme:" prefix)
+//   "dpdk:..."  reserved for the DPDK backend (errc::backend_unavailable)
+//
+// Every call returns Result<T> (std::expected<T, tap::Error>). No threads are
+// created. A Device is used from one thread at a time, except interrupt(),
+// which any thread (or a signal handler) may call while the Device lives:
+// interrupt the reader and join it before destroying or moving the Device.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include <tap/batch.hpp>
+#include <tap/error.hpp>
+#include <tap/filter.hpp>
+#include <tap/options.hpp>
+
+namespace tap {
+
+struct Stats {
+	// Packets the device saw on the interface (before the filter).
+	std::uint64_t received = 0;
+	// Packets the filter accepted that were lost for want of buffer space.
+	std::uint64_t dropped = 0;
+};
+
+namespace detail {
+class Backend;
+}
+
+class Device {
+public:
+	static Result<Device> open(std::string_view spec, const Options &options = {});
+
+	Device(Device &&) noexcept;
+	Device &operator=(Device &&) noexcept;
+	Device(const Device &) = delete;
+	Device &operator=(const Device &) = delete;
+	~Device();
+
+	// Wait up to timeout (forever if none) for packets and return them as
+	// one batch; an empty batch when the time ran out. The previous batch's
+	// views become invalid. After interrupt(): an error with
+	// std::errc::interrupted; interrupts made before a read are kept for
+	// it, several of them counting as one. A read buffer that breaks the
+	// record format is an error (tap::errc), never an out-of-bounds read.
+	Result<Batch> read(std::optional<std::chrono::nanoseconds> timeout = std::nullopt);
+	// Whatever is ready now, possibly nothing; never blocks. Ignores a
+	// pending interrupt (it stays for the next read()).
+	Result<Batch> try_read();
+	// Wake a read() blocked in another thread, or make the next read()
+	// return at once. Async-signal-safe; a no-op on a moved-from Device.
+	void interrupt() noexcept;
+
+	// One frame, link-layer header included.
+	Result<void> write(std::span<const std::byte> frame);
+	// Frames in order until one fails. Returns how many went out; when
+	// that is fewer than frames.size(), the next write of the remainder
+	// reports the error (as sendmmsg does). An error only if none went out.
+	Result<std::size_t> write(std::span<const std::span<const std::byte>> frames);
+
+	Result<Stats> stats() const;
+
+	// Replace the filter (snap length comes with the program).
+	Result<void> set_filter(const Filter &filter);
+	// Compile an expression for this device's link type and snap length.
+	Result<Filter> compile_filter(std::string_view expression) const;
+
+	// A descriptor to poll/epoll for readability, where the backend has one.
+	std::optional<int> pollable_handle() const noexcept;
+
+	const std::string &name() const noexcept; // the spec it was opened with
+	int datalink() const noexcept;            // DLT_* of the interface
+	std::uint32_t snap_length() const noexcept;
+	std::size_t buffer_size() const noexcept; // as granted by the backend
+	TimestampUnit timestamp_unit() const noexcept;
+
+	// For backends and tests: wrap a backend.
+	explicit Device(std::unique_ptr<detail::Backend> backend) noexcept;
+
+private:
+	std::unique_ptr<detail::Backend> backend_;
+};
+
+} // namespace tap

@@ -1,0 +1,146 @@
+// Kernel backend, steady state: waiting, reading, interrupting, writing.
+#include "bpf_backend.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdint>
+
+namespace tap::detail {
+
+using namespace std::chrono;
+
+Result<std::unique_ptr<BpfBackend>> BpfBackend::adopt(UniqueFd fd, DeviceInfo info,
+						      nanoseconds poll_slice)
+{
+	const int flags = ::fcntl(fd.get(), F_GETFL);
+	if (flags < 0 || ::fcntl(fd.get(), F_SETFL, flags | O_NONBLOCK) < 0)
+		return fail_errno(errno, info.name + ": fcntl(O_NONBLOCK)");
+	UniqueFd wake(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+	if (!wake)
+		return fail_errno(errno, info.name + ": eventfd");
+	if (info.buffer_size == 0)
+		return fail(errc::invalid_option, info.name + ": zero buffer size");
+	return std::unique_ptr<BpfBackend>(
+		new BpfBackend(std::move(fd), std::move(wake), std::move(info), poll_slice));
+}
+
+BpfBackend::BpfBackend(UniqueFd fd, UniqueFd wake, DeviceInfo info, nanoseconds slice)
+	: Backend(std::move(info)), fd_(std::move(fd)), wake_(std::move(wake)),
+	  // operator new aligns to at least 16 >= BPF_ALIGNMENT, as the parser needs.
+	  buffer_(std::make_unique_for_overwrite<std::byte[]>(info_.buffer_size)),
+	  poll_slice_(slice)
+{
+}
+
+std::unexpected<Error> BpfBackend::sys_error(int err, std::string_view call) const
+{
+	return fail_errno(err, info_.name + ": " + std::string(call));
+}
+
+bool BpfBackend::consume_interrupt() noexcept
+{
+	std::uint64_t count;
+	return ::read(wake_.get(), &count, sizeof count) == sizeof count;
+}
+
+void BpfBackend::interrupt() noexcept
+{
+	const std::uint64_t one = 1;
+	// Fails only if the counter is saturated, i.e. already signalled.
+	[[maybe_unused]] auto n = ::write(wake_.get(), &one, sizeof one);
+}
+
+Result<Batch> BpfBackend::try_read()
+{
+	// bpf(4): a non-blocking read hands over the hold buffer, or else the
+	// part-filled store buffer; EAGAIN only when both are empty.
+	// read() must be given exactly the buffer size.
+	ssize_t n;
+	do
+		n = ::read(fd_.get(), buffer_.get(), info_.buffer_size);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return Batch{};
+		return sys_error(errno, "read");
+	}
+	auto batch = Batch::parse({buffer_.get(), static_cast<std::size_t>(n)}, info_.timestamp_unit);
+	if (!batch)
+		return fail(batch.error().code, info_.name + ": read: " + batch.error().context);
+	return batch;
+}
+
+Result<Batch> BpfBackend::read(std::optional<nanoseconds> timeout)
+{
+	const auto start = steady_clock::now();
+	for (;;) {
+		std::optional<nanoseconds> wait;
+		if (timeout)
+			wait = std::max(nanoseconds::zero(), *timeout - (steady_clock::now() - start));
+		if (poll_slice_ > nanoseconds::zero())
+			wait = wait ? std::min(*wait, poll_slice_) : poll_slice_;
+
+		pollfd fds[2] = {{fd_.get(), POLLIN, 0}, {wake_.get(), POLLIN, 0}};
+		timespec ts{};
+		if (wait) {
+			ts.tv_sec = duration_cast<seconds>(*wait).count();
+			ts.tv_nsec = (*wait % seconds(1)).count();
+		}
+		const int ready = ::ppoll(fds, 2, wait ? &ts : nullptr, nullptr);
+		if (ready < 0) {
+			if (errno == EINTR)
+				continue; // a signal; interrupt() is what stops a read
+			return sys_error(errno, "poll");
+		}
+		if (fds[1].revents & POLLIN) {
+			consume_interrupt();
+			return sys_error(EINTR, "read interrupted");
+		}
+		// Readable, or a slice passed: collect what the kernel holds.
+		auto batch = try_read();
+		if (!batch || !batch->empty())
+			return batch;
+		if (fds[0].revents & (POLLHUP | POLLERR))
+			return sys_error(ENXIO, "read (device detached)");
+		if (timeout && steady_clock::now() - start >= *timeout)
+			return Batch{};
+	}
+}
+
+Result<void> BpfBackend::write(std::span<const std::byte> frame)
+{
+	ssize_t n;
+	do
+		n = ::write(fd_.get(), frame.data(), frame.size());
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return sys_error(errno, "write");
+	if (static_cast<std::size_t>(n) != frame.size())
+		return sys_error(EIO, "write (short: " + std::to_string(n) + " of " +
+					      std::to_string(frame.size()) + " bytes)");
+	return {};
+}
+
+Result<Stats> BpfBackend::stats() const
+{
+	struct bpf_stat st {};
+	if (::ioctl(fd_.get(), BIOCGSTATS, &st) < 0)
+		return sys_error(errno, "BIOCGSTATS");
+	return Stats{st.bs_recv, st.bs_drop};
+}
+
+Result<void> BpfBackend::set_filter(const Filter &filter)
+{
+	struct bpf_program prog = filter.program();
+	if (::ioctl(fd_.get(), BIOCSETF, &prog) < 0)
+		return sys_error(errno, "BIOCSETF");
+	return {};
+}
+
+} // namespace tap::detail

@@ -1,0 +1,167 @@
+// Kernel backend, opening: find a free /dev/bpf node, size its buffer,
+// attach it, apply the options -- in the order bpf(4) requires
+// (BIOCSBLEN before BIOCSETIF; the filter once the link type is known).
+#include "bpf_backend.hpp"
+
+#include <fcntl.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+namespace tap::detail {
+namespace {
+
+struct Opened {
+	UniqueFd fd;
+	std::string path;
+};
+
+Result<UniqueFd> open_node(const std::string &path)
+{
+	// Capture-only permission (0400/0440) still allows capturing.
+	int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+	if (fd < 0 && errno == EACCES)
+		fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return std::unexpected(Error::from_errno(errno, {}));
+	return UniqueFd(fd);
+}
+
+// The cloning /dev/bpf first; else /dev/bpf0, 1, ... skipping only busy
+// ones (EBUSY) and stopping at the first that does not exist.
+Result<Opened> open_free_node(const std::string &name)
+{
+	auto clone = open_node("/dev/bpf");
+	if (clone)
+		return Opened{std::move(*clone), "/dev/bpf"};
+	const int clone_err = clone.error().code.value();
+	if (clone_err == EACCES || clone_err == EPERM)
+		return fail_errno(clone_err, name + ": open /dev/bpf (need root or the capture group)");
+	if (clone_err != ENOENT && clone_err != ENODEV && clone_err != ENXIO)
+		return fail_errno(clone_err, name + ": open /dev/bpf");
+
+	for (int unit = 0;; ++unit) {
+		const std::string path = "/dev/bpf" + std::to_string(unit);
+		auto node = open_node(path);
+		if (node)
+			return Opened{std::move(*node), path};
+		const int err = node.error().code.value();
+		if (err == EBUSY)
+			continue;
+		if (err == ENOENT && unit == 0)
+			return fail_errno(ENOENT, name + ": open /dev/bpf (is the bpfdev module loaded?)");
+		if (err == ENOENT)
+			return fail_errno(EBUSY, name + ": all " + std::to_string(unit) +
+							 " /dev/bpf devices are busy");
+		if (err == EACCES || err == EPERM)
+			return fail_errno(err, name + ": open " + path + " (need root or the capture group)");
+		return fail_errno(err, name + ": open " + path);
+	}
+}
+
+unsigned int bpf_direction(Direction d)
+{
+	switch (d) {
+	case Direction::in: return BPF_D_IN;
+	case Direction::out: return BPF_D_OUT;
+	case Direction::inout: break;
+	}
+	return BPF_D_INOUT;
+}
+
+} // namespace
+
+Result<std::unique_ptr<Backend>> open_bpf(std::string_view ifname, const Options &options,
+					  const std::string &name)
+{
+	if (ifname.size() >= IFNAMSIZ)
+		return fail(errc::invalid_option, name + ": interface name longer than " +
+							 std::to_string(IFNAMSIZ - 1));
+	auto node = open_free_node(name);
+	if (!node)
+		return std::unexpected(std::move(node.error()));
+	const int fd = node->fd.get();
+	const std::string where = name + ": " + node->path + ": ";
+	auto sys = [&](const char *call) {
+		const int err = errno; // before any allocation can touch it
+		return fail_errno(err, where + call);
+	};
+
+	struct bpf_version version {};
+	if (::ioctl(fd, BIOCVERSION, &version) < 0)
+		return sys("BIOCVERSION");
+	if (version.bv_major != BPF_MAJOR_VERSION || version.bv_minor < BPF_MINOR_VERSION)
+		return fail_errno(EPROTO, where + "BIOCVERSION " + std::to_string(version.bv_major) +
+						  "." + std::to_string(version.bv_minor) +
+						  " (need " + std::to_string(BPF_MAJOR_VERSION) + ".x)");
+
+	unsigned int blen = static_cast<unsigned int>(options.buffer_size);
+	if (::ioctl(fd, BIOCSBLEN, &blen) < 0)
+		return sys("BIOCSBLEN");
+
+	struct ifreq ifr {};
+	std::memcpy(ifr.ifr_name, ifname.data(), ifname.size());
+	if (::ioctl(fd, BIOCSETIF, &ifr) < 0) {
+		if (errno == ENXIO || errno == ENODEV)
+			return fail_errno(errno, where + "BIOCSETIF (no interface \"" +
+							 std::string(ifname) + "\")");
+		return sys("BIOCSETIF");
+	}
+	if (::ioctl(fd, BIOCGBLEN, &blen) < 0)
+		return sys("BIOCGBLEN");
+
+	DeviceInfo info{name, 0, options.snap_length, blen, TimestampUnit::nanoseconds};
+	unsigned int tstamp = BPF_T_NANOTIME;
+	if (::ioctl(fd, BIOCSTSTAMP, &tstamp) < 0)
+		info.timestamp_unit = TimestampUnit::microseconds; // an older module: bpf_hdr
+
+	unsigned int on = 1;
+	if (options.immediate && ::ioctl(fd, BIOCIMMEDIATE, &on) < 0)
+		return sys("BIOCIMMEDIATE");
+	if (options.read_timeout.count() > 0) {
+		struct timeval tv {};
+		tv.tv_sec = options.read_timeout.count() / 1000;
+		tv.tv_usec = (options.read_timeout.count() % 1000) * 1000;
+		if (::ioctl(fd, BIOCSRTIMEOUT, &tv) < 0)
+			return sys("BIOCSRTIMEOUT");
+	}
+	unsigned int direction = bpf_direction(options.direction);
+	if (::ioctl(fd, BIOCSDIRECTION, &direction) < 0)
+		return sys("BIOCSDIRECTION");
+	if (options.header_complete && ::ioctl(fd, BIOCSHDRCMPLT, &on) < 0)
+		return sys("BIOCSHDRCMPLT");
+	if (options.promiscuous && ::ioctl(fd, BIOCPROMISC) < 0)
+		return sys("BIOCPROMISC");
+	unsigned int dlt = 0;
+	if (::ioctl(fd, BIOCGDLT, &dlt) < 0)
+		return sys("BIOCGDLT");
+	info.datalink = static_cast<int>(dlt);
+
+	// The filter's return value is the snap length, so a snap length alone
+	// needs a one-instruction program.
+	std::optional<Filter> filter = options.filter_program;
+	if (!options.filter.empty()) {
+		auto compiled = Filter::compile(options.filter, info.datalink, options.snap_length);
+		if (!compiled)
+			return fail(compiled.error().code, name + ": " + compiled.error().context);
+		filter = std::move(*compiled);
+	} else if (!filter && options.snap_length < Options::max_snap_length) {
+		filter = Filter::accept_all(options.snap_length);
+	}
+	if (filter) {
+		struct bpf_program prog = filter->program();
+		if (::ioctl(fd, BIOCSETF, &prog) < 0)
+			return sys("BIOCSETF");
+	}
+
+	auto backend = BpfBackend::adopt(std::move(node->fd), std::move(info),
+					 std::chrono::duration_cast<std::chrono::nanoseconds>(options.read_timeout));
+	if (!backend)
+		return std::unexpected(std::move(backend.error()));
+	return std::unique_ptr<Backend>(std::move(*backend));
+}
+
+} // namespace tap::detail

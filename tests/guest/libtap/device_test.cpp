@@ -1,0 +1,332 @@
+// Guest tests of libtap's Device over the real bpfdev.ko: reading, waking,
+// non-blocking reads, drops, filters, writes. Each test builds its own veth
+// pair (one end in a namespace of its own is not needed: frames go to a MAC
+// nobody owns, so nothing answers) and sends frames from AF_PACKET sockets.
+#include <gtest/gtest.h>
+
+#include <arpa/inet.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
+#include <net/if.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include <tap/tap.hpp>
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+using Bytes = std::vector<std::byte>;
+
+namespace {
+
+void sh(const std::string &cmd)
+{
+	if (std::system(cmd.c_str()) != 0)
+		throw std::runtime_error("failed: " + cmd);
+}
+
+// A veth pair, both ends up, IPv6 off (no stray ND/MLD traffic).
+struct Veth {
+	std::string a, b;
+	Veth(std::string a_, std::string b_) : a(std::move(a_)), b(std::move(b_))
+	{
+		sh("ip link add " + a + " type veth peer name " + b);
+		for (const auto &n : {a, b}) {
+			sh("sysctl -qw net.ipv6.conf." + n + ".disable_ipv6=1");
+			sh("ip link set " + n + " up");
+		}
+	}
+	~Veth() { std::system(("ip link del " + a + " 2>/dev/null").c_str()); }
+};
+
+// Frames to 02:00:00:00:00:99 from 02:00:00:00:00:aa, EtherType 0x88b5,
+// first payload byte = index.
+Bytes frame(unsigned index, std::size_t size = 60)
+{
+	Bytes f(size, std::byte{0x5a});
+	const unsigned char head[] = {2, 0, 0, 0, 0, 0x99, 2, 0, 0, 0, 0, 0xaa, 0x88, 0xb5};
+	for (std::size_t i = 0; i < sizeof head; ++i)
+		f[i] = std::byte{head[i]};
+	f[14] = static_cast<std::byte>(index);
+	return f;
+}
+
+class PacketSocket {
+public:
+	explicit PacketSocket(const std::string &ifname)
+		: fd_(::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL)))
+	{
+		if (fd_ < 0)
+			throw std::runtime_error("AF_PACKET socket");
+		sockaddr_ll sll{};
+		sll.sll_family = AF_PACKET;
+		sll.sll_protocol = htons(ETH_P_ALL);
+		sll.sll_ifindex = static_cast<int>(if_nametoindex(ifname.c_str()));
+		if (::bind(fd_, reinterpret_cast<sockaddr *>(&sll), sizeof sll) != 0)
+			throw std::runtime_error("bind " + ifname);
+	}
+	~PacketSocket() { ::close(fd_); }
+	void send(const Bytes &f) const
+	{
+		if (::send(fd_, f.data(), f.size(), 0) != static_cast<ssize_t>(f.size()))
+			throw std::runtime_error("send");
+	}
+
+private:
+	int fd_;
+};
+
+tap::Device open(const std::string &ifname, tap::Options o = {})
+{
+	auto d = tap::Device::open("bpf:" + ifname, o);
+	if (!d)
+		throw std::runtime_error(d.error().message());
+	return std::move(*d);
+}
+
+// Read until n packets arrived or the deadline passed; copies them out.
+std::vector<tap::Packet> collect(tap::Device &d, std::size_t n, std::chrono::milliseconds limit = 5s)
+{
+	std::vector<tap::Packet> got;
+	const auto end = Clock::now() + limit;
+	while (got.size() < n && Clock::now() < end) {
+		auto b = d.read(100ms);
+		if (!b)
+			throw std::runtime_error(b.error().message());
+		for (auto p : *b)
+			got.push_back(p.copy());
+	}
+	return got;
+}
+
+bool same(std::span<const std::byte> a, const Bytes &b)
+{
+	return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin());
+}
+
+} // namespace
+
+TEST(LibtapDevice, ReadReturnsSentFramesWithNanosecondTimestamps)
+{
+	Veth v("lta0", "lta1");
+	tap::Options o;
+	o.immediate = true;
+	tap::Device d = open(v.b, o);
+	EXPECT_EQ(d.timestamp_unit(), tap::TimestampUnit::nanoseconds);
+	EXPECT_EQ(d.datalink(), DLT_EN10MB);
+	PacketSocket tx(v.a);
+	const auto before = std::chrono::system_clock::now();
+	for (unsigned i = 0; i < 5; ++i)
+		tx.send(frame(i, 60 + i));
+	auto got = collect(d, 5);
+	ASSERT_EQ(got.size(), 5u);
+	for (unsigned i = 0; i < 5; ++i) {
+		EXPECT_TRUE(same(got[i].bytes(), frame(i, 60 + i))) << i;
+		EXPECT_EQ(got[i].wire_length(), 60 + i);
+		EXPECT_GE(got[i].timestamp(), before - 1s);
+		EXPECT_LE(got[i].timestamp(), std::chrono::system_clock::now() + 1s);
+	}
+}
+
+TEST(LibtapDevice, InterruptWakesABlockedReadEveryTime)
+{
+	Veth v("ltb0", "ltb1");
+	tap::Options o;
+	o.read_timeout = 0ms; // the kernel alone would wait for a full buffer
+	tap::Device d = open(v.b, o);
+	for (int round = 0; round < 5; ++round) {
+		std::atomic<bool> reading = false;
+		std::thread waker([&] {
+			while (!reading)
+				std::this_thread::yield();
+			std::this_thread::sleep_for(100ms);
+			d.interrupt();
+		});
+		reading = true;
+		const auto t0 = Clock::now();
+		auto b = d.read();
+		const auto took = Clock::now() - t0;
+		waker.join();
+		ASSERT_FALSE(b) << "round " << round;
+		EXPECT_EQ(b.error().code, std::errc::interrupted);
+		EXPECT_LT(took, 3s) << "round " << round;
+	}
+}
+
+TEST(LibtapDevice, TryReadNeverBlocks)
+{
+	Veth v("ltc0", "ltc1");
+	tap::Options o;
+	o.read_timeout = 0ms;
+	tap::Device d = open(v.b, o);
+	const auto t0 = Clock::now();
+	for (int i = 0; i < 50; ++i) {
+		auto b = d.try_read();
+		ASSERT_TRUE(b) << b.error().message();
+		EXPECT_TRUE(b->empty());
+	}
+	EXPECT_LT(Clock::now() - t0, 2s); // TCG is slow; blocking would be forever
+	// With a frame in the (not full, not immediate) store buffer, try_read
+	// hands it over at once.
+	PacketSocket(v.a).send(frame(7));
+	std::this_thread::sleep_for(300ms);
+	const auto t1 = Clock::now();
+	auto b = d.try_read();
+	EXPECT_LT(Clock::now() - t1, 1s);
+	ASSERT_TRUE(b);
+	ASSERT_EQ(b->size(), 1u);
+	EXPECT_TRUE(same((*b->begin()).bytes(), frame(7)));
+}
+
+TEST(LibtapDevice, DropsAreReportedWhenTheReaderStalls)
+{
+	Veth v("ltd0g", "ltd1g");
+	tap::Options o;
+	o.buffer_size = 4096; // a few dozen records per buffer
+	tap::Device d = open(v.b, o);
+	PacketSocket tx(v.a);
+	for (unsigned i = 0; i < 300; ++i)
+		tx.send(frame(i, 100));
+	std::this_thread::sleep_for(300ms);
+	auto st = d.stats();
+	ASSERT_TRUE(st) << st.error().message();
+	EXPECT_GE(st->received, 300u);
+	EXPECT_GT(st->dropped, 0u);
+	// What was kept is still readable, in order.
+	auto got = collect(d, 300, 1s);
+	EXPECT_GT(got.size(), 0u);
+	EXPECT_EQ(got.size() + st->dropped, 300u);
+}
+
+TEST(LibtapDevice, FilterExpressionKeepsOnlyMatches)
+{
+	Veth v("lte0", "lte1");
+	tap::Options o;
+	o.immediate = true;
+	o.filter = "ether[14] = 3 or ether[14] = 5";
+	tap::Device d = open(v.b, o);
+	PacketSocket tx(v.a);
+	for (unsigned i = 0; i < 8; ++i)
+		tx.send(frame(i));
+	auto got = collect(d, 2);
+	ASSERT_EQ(got.size(), 2u);
+	EXPECT_TRUE(same(got[0].bytes(), frame(3)));
+	EXPECT_TRUE(same(got[1].bytes(), frame(5)));
+	EXPECT_TRUE(collect(d, 1, 300ms).empty());
+}
+
+TEST(LibtapDevice, SnapLengthCutsFramesButKeepsWireLength)
+{
+	Veth v("ltf0", "ltf1");
+	tap::Options o;
+	o.immediate = true;
+	o.snap_length = 20;
+	tap::Device d = open(v.b, o);
+	PacketSocket(v.a).send(frame(1, 200));
+	auto got = collect(d, 1);
+	ASSERT_EQ(got.size(), 1u);
+	EXPECT_EQ(got[0].captured_length(), 20u);
+	EXPECT_EQ(got[0].wire_length(), 200u);
+}
+
+TEST(LibtapDevice, WriteAndBatchedWriteArriveOnThePeer)
+{
+	Veth v("ltg0", "ltg1");
+	tap::Options o;
+	o.immediate = true;
+	o.header_complete = true;
+	tap::Device rx = open(v.b, o);
+	tap::Device tx = open(v.a, o);
+	const Bytes one = frame(1, 64);
+	ASSERT_TRUE(tx.write(one));
+	const Bytes f2 = frame(2, 100), f3 = frame(3, 1514);
+	std::span<const std::byte> batch[] = {f2, f3};
+	auto sent = tx.write(batch);
+	ASSERT_TRUE(sent) << sent.error().message();
+	EXPECT_EQ(*sent, 2u);
+	auto got = collect(rx, 3);
+	ASSERT_EQ(got.size(), 3u);
+	EXPECT_TRUE(same(got[0].bytes(), one));
+	EXPECT_TRUE(same(got[1].bytes(), f2));
+	EXPECT_TRUE(same(got[2].bytes(), f3));
+}
+
+TEST(LibtapDevice, DirectionInIgnoresOwnTransmissions)
+{
+	Veth v("lth0", "lth1");
+	tap::Options o;
+	o.immediate = true;
+	o.direction = tap::Direction::in;
+	tap::Device d = open(v.a, o);
+	PacketSocket(v.a).send(frame(1)); // out of v.a: not "in"
+	PacketSocket(v.b).send(frame(2)); // into v.a
+	auto got = collect(d, 2, 1s);
+	ASSERT_EQ(got.size(), 1u);
+	EXPECT_TRUE(same(got[0].bytes(), frame(2)));
+}
+
+TEST(LibtapDevice, MissingInterfaceNamesIt)
+{
+	auto d = tap::Device::open("bpf:nosuch7");
+	ASSERT_FALSE(d);
+	EXPECT_EQ(d.error().code, std::errc::no_such_device_or_address);
+	EXPECT_NE(d.error().message().find("nosuch7"), std::string::npos) << d.error().message();
+}
+
+TEST(LibtapDevice, PollableHandleSignalsReadiness)
+{
+	Veth v("lti0g", "lti1g");
+	tap::Options o;
+	o.immediate = true;
+	tap::Device d = open(v.b, o);
+	ASSERT_TRUE(d.pollable_handle());
+	pollfd pfd{*d.pollable_handle(), POLLIN, 0};
+	EXPECT_EQ(::poll(&pfd, 1, 100), 0);
+	PacketSocket(v.a).send(frame(1));
+	EXPECT_EQ(::poll(&pfd, 1, 3000), 1);
+	auto b = d.try_read();
+	ASSERT_TRUE(b);
+	EXPECT_EQ(b->size(), 1u);
+}
+
+TEST(LibtapDevice, RemovingTheInterfaceEndsABlockedReadWithAnError)
+{
+	auto veth = std::make_unique<Veth>("ltj0", "ltj1");
+	tap::Options o;
+	o.read_timeout = 0ms;
+	tap::Device d = open(veth->b, o);
+	std::thread remover([&] {
+		std::this_thread::sleep_for(200ms);
+		veth.reset();
+	});
+	const auto t0 = Clock::now();
+	auto b = d.read(10s);
+	remover.join();
+	EXPECT_LT(Clock::now() - t0, 8s);
+	ASSERT_FALSE(b);
+	EXPECT_EQ(b.error().code, std::errc::no_such_device_or_address) << b.error().message();
+}
+
+TEST(LibtapDevice, BufferSizeIsWhatTheModuleGranted)
+{
+	Veth v("ltk0", "ltk1");
+	tap::Options o;
+	o.immediate = true;
+	o.buffer_size = std::size_t{64} << 20; // above the module's default maximum
+	tap::Device d = open(v.b, o);
+	EXPECT_EQ(d.buffer_size(), std::size_t{BPF_MAXBUFSIZE});
+	PacketSocket(v.a).send(frame(1));
+	auto got = collect(d, 1);
+	ASSERT_EQ(got.size(), 1u); // reads with a buffer of exactly that size work
+	o.buffer_size = 100;
+	tap::Device small = open(v.b, o);
+	EXPECT_EQ(small.buffer_size(), 100u);
+}

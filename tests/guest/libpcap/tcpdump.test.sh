@@ -22,9 +22,12 @@ for k in "${!F[@]}"; do start "$k" bpfcap tcpdump -n -i pc0 -w "$T/$k.pcap" "${F
 start s64 bpfcap tcpdump -n -s 64 -i pc0 -w "$T/s64.pcap"
 start bsmall bpfcap tcpdump -n -B 64 -i pc0 -w "$T/bsmall.pcap"
 start bhuge bpfcap tcpdump -n -B 100000 -i pc0 -w "$T/bhuge.pcap"
+start qin bpfcap tcpdump -n -Q in -i pc0 -w "$T/qin.pcap"
+start qout bpfcap tcpdump -n -Q out -i pc0 -w "$T/qout.pcap"
+start nano bpfcap tcpdump -n --time-stamp-precision=nano -i pc0 -w "$T/nano.pcap"
 peer_send mix >/dev/null
 sleep 2.5
-stop linux bsd "${!F[@]}" s64 bsmall bhuge
+stop linux bsd "${!F[@]}" s64 bsmall bhuge qin qout nano
 
 ok linux-reference-captured '[ "$($TOOL count $T/linux.pcap)" -ge 13 ]'
 ok same-frames-as-packet-socket "$TOOL cmp $T/linux.pcap $T/bsd.pcap >$T/cmp.txt"
@@ -44,6 +47,19 @@ note "$T/cmp.txt"
 ok buffer-64k "$TOOL cmp $T/linux.pcap $T/bsmall.pcap >/dev/null"
 note "$T/bhuge.err"
 ok buffer-100m-clamped "$TOOL cmp $T/linux.pcap $T/bhuge.pcap >/dev/null"
+# -Q in / -Q out (BIOCSDIRECTION): frames to pc0 / frames from pc0
+tcpdump -r "$T/linux.pcap" -w "$T/in.ref" "ether dst $MAC0" 2>/dev/null
+tcpdump -r "$T/linux.pcap" -w "$T/out.ref" "ether src $MAC0" 2>/dev/null
+ok direction-in "$TOOL cmp $T/in.ref $T/qin.pcap >/dev/null"
+ok direction-out "$TOOL cmp $T/out.ref $T/qout.pcap >/dev/null"
+# nanosecond savefile (BIOCSTSTAMP BPF_T_BINTIME, struct bpf_xhdr)
+ok nanosecond-precision "$TOOL cmp $T/linux.pcap $T/nano.pcap >/dev/null && [ \"\$(head -c4 $T/nano.pcap | od -An -tx4 | tr -d ' ')\" = a1b23c4d ]"
+
+# The filters above ran in the kernel: BIOCSETF (0x42, 0x67) accepted both
+# the snap-length program and the compiled expression (no userland fallback).
+timeout -k 2 6 strace -f -e trace=ioctl -o "$T/setf.strace" bpfcap tcpdump -n -i pc0 -w /dev/null 'tcp[13] & 2 != 0 or vlan 10' >/dev/null 2>&1
+grep '0x42, 0x67' "$T/setf.strace" | head -3 | note
+ok filter-set-in-kernel "[ \$(grep -c '0x42, 0x67.* = 0\$' $T/setf.strace) -ge 2 ] && ! grep -q '0x42, 0x67.*= -1' $T/setf.strace"
 
 # No such interface: libpcap's usual error, from BIOCSETIF's ENXIO.
 timeout 20 bpfcap tcpdump -n -i nosuchif -c 1 >"$T/nsi.out" 2>&1

@@ -8,7 +8,7 @@ net_up
 trap net_down EXIT
 
 bpfcap --mod tcpdump --version >"$T/ver.out" 2>&1
-note "$T/ver.out" | head -2
+head -2 "$T/ver.out" | note
 ok linux-libpcap-kept "grep -q 'with TPACKET_V3' $T/ver.out"
 timeout 30 bpfcap --mod tcpdump -D >"$T/D.out" 2>&1
 grep -E '(^|\.)(bpf:)?pc0' "$T/D.out" | note

@@ -11,8 +11,20 @@ PY=/usr/bin/python3
 TOOL="$PY $ROOT/tests/guest/libpcap/pcaptool.py"
 T=$(mktemp -d /tmp/pcaptest.XXXXXX)
 GROUP=${GROUP:-libpcap}
-ok() { if eval "$2"; then echo "ok - $GROUP.$1"; else echo "not ok - $GROUP.$1"; fi; }
-note() { sed 's/^/  # /' "$@"; }
+# Diagnostics (note, say) are kept and shown only when the next check fails,
+# or always with BPFDEV_VERBOSE=1, so a passing run stays quiet.
+ok() {
+	if eval "$2"; then
+		echo "ok - $GROUP.$1"
+		[ "${BPFDEV_VERBOSE:-0}" = 1 ] && cat "$T/notes" 2>/dev/null
+	else
+		echo "not ok - $GROUP.$1"
+		cat "$T/notes" 2>/dev/null
+	fi
+	: >"$T/notes"
+}
+note() { sed 's/^/  # /' "$@" >>"$T/notes"; }
+say() { echo "  # $*" >>"$T/notes"; }
 
 net_up() {
 	ip netns add pcpeer

@@ -33,13 +33,13 @@ ok linux-reference-captured '[ "$($TOOL count $T/linux.pcap)" -ge 13 ]'
 ok same-frames-as-packet-socket "$TOOL cmp $T/linux.pcap $T/bsd.pcap >$T/cmp.txt"
 note "$T/cmp.txt"
 read -r nin nout < <($TOOL dirs "$T/bsd.pcap" "$MAC0")
-echo "  # to pc0: $nin, from pc0: $nout"
+say "to pc0: $nin, from pc0: $nout"
 ok both-directions '[ "$nin" -ge 9 ] && [ "$nout" -ge 4 ]'
 for k in f_tcp80 f_icmp f_vlan f_ether f_syn; do
 	# reference: the packet-socket capture filtered by libpcap in userland
 	tcpdump -r "$T/linux.pcap" -w "$T/$k.ref" "${F[$k]}" 2>/dev/null
 	n=$($TOOL count "$T/$k.ref")
-	echo "  # '${F[$k]}': $n frames expected, $($TOOL count $T/$k.pcap) captured"
+	say "'${F[$k]}': $n frames expected, $($TOOL count $T/$k.pcap) captured"
 	ok "filter-${k#f_}" "[ $n -gt 0 ] && $TOOL cmp $T/$k.ref $T/$k.pcap >/dev/null"
 done
 ok snaplen-64-truncates "$TOOL cmp $T/linux.pcap $T/s64.pcap 64 >$T/cmp.txt"
@@ -73,7 +73,7 @@ t0=$(date +%s%N)
 peer_send flood 1 >/dev/null
 wait "$PID_imm"; rc=$?
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
-echo "  # immediate mode: exit $rc after ${ms} ms"
+say "immediate mode: exit $rc after ${ms} ms"
 ok immediate-mode-single-packet "[ $rc = 0 ] && [ \$($TOOL count $T/imm.pcap) = 1 ]"
 
 # Injection: pcap_inject and pcap_sendpacket (write() on /dev/bpf) reach the peer.
@@ -99,7 +99,7 @@ cap=$(sed -n 's/^\([0-9]*\) packets\{0,1\} captured.*/\1/p' "$T/st.err")
 rcv=$(sed -n 's/^\([0-9]*\) packets\{0,1\} received by filter.*/\1/p' "$T/st.err")
 drp=$(sed -n 's/^\([0-9]*\) packets\{0,1\} dropped by kernel.*/\1/p' "$T/st.err")
 inf=$($TOOL count "$T/st.pcap")
-echo "  # captured $cap (file $inf), received $rcv, dropped $drp"
+say "captured $cap (file $inf), received $rcv, dropped $drp"
 ok stats-received-counts-every-frame '[ "$rcv" = 200 ]'
 ok stats-drops-when-stalled '[ -n "$drp" ] && [ "$drp" -gt 0 ]'
 ok stats-captured-plus-dropped '[ -n "$cap" ] && [ $((cap + drp)) = "$rcv" ] && [ "$inf" = "$cap" ]'

@@ -10,7 +10,7 @@ net_up
 trap net_down EXIT
 
 # run NAME SECS CMD...: output in $T/NAME.out, exit status in $rc
-run() { local n=$1 s=$2; shift 2; timeout "$s" "$@" >"$T/$n.out" 2>&1; rc=$?; note "$T/$n.out" | head -8; }
+run() { local n=$1 s=$2; shift 2; timeout "$s" "$@" >"$T/$n.out" 2>&1; rc=$?; head -8 "$T/$n.out" | note; }
 
 run opentest 20 "$TP/opentest" -i pc0
 ok opentest "[ $rc = 0 ] && grep -q 'pc0 opened successfully' $T/opentest.out"
@@ -27,7 +27,7 @@ start capturetest stdbuf -oL "$TP/capturetest" -b -s -i pc0 -t 500 'ether proto 
 peer_send flood 5 >/dev/null
 sleep 2
 stop capturetest
-note "$T/capturetest.out" | head -8
+head -8 "$T/capturetest.out" | note
 ok capturetest "grep -q 'packets seen' $T/capturetest.out && grep -q 'Broken out of loop from SIGINT' $T/capturetest.out"
 
 # selpolltest: select() and poll() on the bpf descriptor, blocking and with a timeout.
@@ -36,14 +36,14 @@ for mode in s p; do
 	peer_send flood 5 >/dev/null
 	sleep 2
 	stop sp$mode
-	note "$T/sp$mode.out" | head -6
+	head -6 "$T/sp$mode.out" | note
 	ok "selpolltest-$mode" "grep -q 'readable' $T/sp$mode.out && grep -q 'packets seen' $T/sp$mode.out && ! grep -qi 'error' $T/sp$mode.out"
 	start spt$mode stdbuf -oL "$TP/selpolltest" -$mode -t -i pc0 'ether proto 0x88b5'
 	sleep 2.5
 	peer_send flood 3 >/dev/null
 	sleep 2
 	stop spt$mode
-	note "$T/spt$mode.out" | head -6
+	head -6 "$T/spt$mode.out" | note
 	ok "selpolltest-$mode-timeout" "grep -q 'timed out' $T/spt$mode.out && grep -q 'packets seen' $T/spt$mode.out"
 done
 
@@ -60,7 +60,7 @@ peer_send flood 3000 >/dev/null
 for _ in $(seq 1 100); do kill -0 $nb 2>/dev/null || break; sleep 0.2; done
 kill $nb 2>/dev/null
 wait $nb
-note "$T/nonblocktest.out" | head -6
+head -6 "$T/nonblocktest.out" | note
 ok nonblocktest "grep -q 'using pcap_breakloop' $T/nonblocktest.out && grep -q 'succeeded even though file table is full' $T/nonblocktest.out && ! grep -v -e 'succeeded even though file table is full' -e 'WARNING: using pcap_breakloop' $T/nonblocktest.out | grep -q ."
 
 # writecaptest: capture to a savefile.
@@ -70,5 +70,5 @@ sleep 2
 stop writecaptest
 n=$($TOOL count "$T/wc.pcap")
 note "$T/writecaptest.out"
-echo "  # writecaptest wrote $n frames"
+say "writecaptest wrote $n frames"
 ok writecaptest "[ '$n' = 4 ] && grep -q 'Broken out of loop' $T/writecaptest.out"

@@ -1,5 +1,5 @@
 # bpfdev top-level build: Kbuild for kmod/, CMake for everything in userspace.
-#   make          build the module and all userspace
+#   make          build the module, all userspace and the bpf libpcap
 #   make check    install missing packages, build, run host and guest tests
 #   make demo     build, boot the guest, capture generated traffic on /dev/bpf0
 KVER  ?= $(shell scripts/kernel-version)
@@ -8,9 +8,9 @@ BUILD ?= build
 CMAKE_BUILD_TYPE ?= RelWithDebInfo
 JOBS  ?= $(shell nproc)
 
-.PHONY: all kmod userspace check demo bench deps clean checkpatch
+.PHONY: all kmod userspace libpcap check demo bench deps clean checkpatch
 
-all: kmod userspace
+all: kmod userspace libpcap
 
 kmod:
 	$(MAKE) -C $(KDIR) M=$(CURDIR)/kmod W=1 modules
@@ -18,6 +18,11 @@ kmod:
 userspace:
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(CMAKE_BUILD_TYPE) >/dev/null
 	cmake --build $(BUILD) -j $(JOBS)
+
+# Debian's libpcap built against include/net/bpf.h into $(BUILD)/libpcap-bpf/
+# (cached; utils/bpfcap runs programs on it).
+libpcap:
+	BUILD=$(BUILD) scripts/build-libpcap
 
 deps:
 	scripts/install-deps

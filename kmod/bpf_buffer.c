@@ -100,24 +100,19 @@ void bpf_rotate_locked(struct bpf_d *d)
 	d->fbuf = NULL;
 }
 
-u64 bpf_stats_recv(struct bpf_d *d)
+/* Sum the per-CPU counters the tap keeps for d. */
+void bpf_stats_read(struct bpf_d *d, struct bpf_pcpu_stats *sum)
 {
-	u64 sum = 0;
 	int cpu;
 
-	for_each_possible_cpu(cpu)
-		sum += per_cpu_ptr(d->stats, cpu)->recv;
-	return sum;
-}
+	sum->recv = 0;
+	sum->match = 0;
+	for_each_possible_cpu(cpu) {
+		const struct bpf_pcpu_stats *s = per_cpu_ptr(d->stats, cpu);
 
-u64 bpf_stats_match(struct bpf_d *d)
-{
-	u64 sum = 0;
-	int cpu;
-
-	for_each_possible_cpu(cpu)
-		sum += per_cpu_ptr(d->stats, cpu)->match;
-	return sum;
+		sum->recv += READ_ONCE(s->recv);
+		sum->match += READ_ONCE(s->match);
+	}
 }
 
 void bpf_stats_zero(struct bpf_d *d)

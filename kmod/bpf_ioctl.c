@@ -169,12 +169,14 @@ static int bpf_ioc_srtimeout(struct bpf_d *d, unsigned long arg)
 
 static int bpf_ioc_stats(struct bpf_d *d, unsigned long arg)
 {
+	struct bpf_pcpu_stats sum;
 	struct bpf_stat st;
 
 	spin_lock_bh(&d->lock);
 	st.bs_drop = (unsigned int)d->drops;
 	spin_unlock_bh(&d->lock);
-	st.bs_recv = (unsigned int)bpf_stats_recv(d);
+	bpf_stats_read(d, &sum);
+	st.bs_recv = (unsigned int)sum.recv;
 	return copy_to_user((void __user *)arg, &st, sizeof(st)) ? -EFAULT : 0;
 }
 

@@ -102,8 +102,7 @@ void bpf_rotate_locked(struct bpf_d *d);
 bool bpf_catch_locked(struct bpf_d *d, const struct bpf_frame *f,
 		      unsigned int snaplen);
 int bpf_wait_hold_idle(struct bpf_d *d);
-u64 bpf_stats_recv(struct bpf_d *d);
-u64 bpf_stats_match(struct bpf_d *d);
+void bpf_stats_read(struct bpf_d *d, struct bpf_pcpu_stats *sum);
 void bpf_stats_zero(struct bpf_d *d);
 
 /* bpf_read.c */

@@ -50,7 +50,8 @@ static void bpf_proc_show_d(struct seq_file *seq, struct bpf_d *d)
 	spin_unlock_bh(&d->lock);
 	bpf_stats_read(d, &sum);
 	seq_printf(seq, "%4d %7d %-15s %9u %12llu %12llu %12llu %-5s %s%s%s\n",
-		   d->unit, pid_vnr(d->owner), ifname, bufsize, sum.recv, sum.match, drops, bpf_dir_names[READ_ONCE(d->direction)],
+		   d->unit, pid_vnr(d->owner), ifname, bufsize, sum.recv, sum.match, drops,
+		   bpf_dir_names[READ_ONCE(d->direction)],
 		   READ_ONCE(d->immediate) ? "I" : "", d->promisc ? "P" : "",
 		   d->locked ? "L" : "");
 }

@@ -101,7 +101,6 @@ static void bpf_tap_frame(struct bpf_if *bif, struct sk_buff *skb, bool outgoing
 		f.tag[1] = htons(skb_vlan_tag_get(skb));
 		f.len += VLAN_HLEN;
 	}
-	f.real_ns = ktime_get_real_ns();
 
 	list_for_each_entry_rcu(d, &bif->dlist, bif_node) {
 		struct bpf_filter *flt;
@@ -127,6 +126,9 @@ static void bpf_tap_frame(struct bpf_if *bif, struct sk_buff *skb, bool outgoing
 				continue;
 		}
 		this_cpu_inc(d->stats->match);
+		/* Read the clock once, and only for frames that are kept. */
+		if (!f.real_ns)
+			f.real_ns = ktime_get_real_ns();
 		spin_lock(&d->lock);
 		if (d->bif == bif && d->sbuf)
 			wake = bpf_catch_locked(d, &f, snaplen);

@@ -1,21 +1,12 @@
 #!/bin/bash
 # Guest: tapdump's -Q, -s, -B and -p act on the capture: only outgoing echo
 # requests, each cut to 64 bytes with its wire length kept.
-cd "$(dirname "$0")/../../.."
-BUILD=${BUILD:-build}
 T=libtap.tapdump_options
-ok() { if eval "$2"; then echo "ok - $T.$1"; else echo "not ok - $T.$1"; fi; }
-tmp=$(mktemp -d)
-cleanup() { ip link del lto0 2>/dev/null; ip netns del lto 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
+. "$(dirname "$0")/../lib.sh"
 
-ip netns add lto
-ip link add lto0 type veth peer name lto1
-ip link set lto1 netns lto
-sysctl -qw net.ipv6.conf.lto0.disable_ipv6=1
-ip netns exec lto sysctl -qw net.ipv6.conf.lto1.disable_ipv6=1
-ip addr add 10.96.0.1/24 dev lto0 && ip link set lto0 up
-ip -n lto addr add 10.96.0.2/24 dev lto1 && ip -n lto link set lto1 up
+veth_netns lto0 lto1 lto
+ip addr add 10.96.0.1/24 dev lto0
+ip -n lto addr add 10.96.0.2/24 dev lto1
 ping -c 1 -W 2 10.96.0.2 >/dev/null # resolve ARP first
 
 timeout 60 "$BUILD/utils/tapdump/tapdump" -i lto0 -Q out -s 64 -B 64 -p --immediate -c 4 \

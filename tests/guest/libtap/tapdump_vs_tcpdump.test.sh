@@ -1,21 +1,12 @@
 #!/bin/bash
 # Guest: tapdump -w on a veth captures exactly the frames tcpdump (AF_PACKET)
 # captures of the same traffic: same count, same bytes, same order.
-cd "$(dirname "$0")/../../.."
-BUILD=${BUILD:-build}
 T=libtap.tapdump_vs_tcpdump
-ok() { if eval "$2"; then echo "ok - $T.$1"; else echo "not ok - $T.$1"; fi; }
-tmp=$(mktemp -d)
-cleanup() { ip link del ltd0 2>/dev/null; ip netns del ltd 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
+. "$(dirname "$0")/../lib.sh"
 
-ip netns add ltd
-ip link add ltd0 type veth peer name ltd1
-ip link set ltd1 netns ltd
-sysctl -qw net.ipv6.conf.ltd0.disable_ipv6=1
-ip netns exec ltd sysctl -qw net.ipv6.conf.ltd1.disable_ipv6=1
-ip addr add 10.97.0.1/24 dev ltd0 && ip link set ltd0 up
-ip -n ltd addr add 10.97.0.2/24 dev ltd1 && ip -n ltd link set ltd1 up
+veth_netns ltd0 ltd1 ltd
+ip addr add 10.97.0.1/24 dev ltd0
+ip -n ltd addr add 10.97.0.2/24 dev ltd1
 sleep 0.5
 
 "$BUILD/utils/tapdump/tapdump" -i ltd0 --immediate -w "$tmp/tap.pcap" 2>"$tmp/tap.err" &

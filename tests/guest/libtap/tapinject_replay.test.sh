@@ -1,20 +1,10 @@
 #!/bin/bash
 # Guest: frames tapinject replays out of one veth end are captured on the
 # peer (tapdump inside another namespace) byte for byte, in order.
-cd "$(dirname "$0")/../../.."
-BUILD=${BUILD:-build}
 T=libtap.tapinject_replay
-ok() { if eval "$2"; then echo "ok - $T.$1"; else echo "not ok - $T.$1"; fi; }
-tmp=$(mktemp -d)
-cleanup() { ip link del lti0 2>/dev/null; ip netns del lti 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
+. "$(dirname "$0")/../lib.sh"
 
-ip netns add lti
-ip link add lti0 type veth peer name lti1
-ip link set lti1 netns lti
-sysctl -qw net.ipv6.conf.lti0.disable_ipv6=1
-ip netns exec lti sysctl -qw net.ipv6.conf.lti1.disable_ipv6=1
-ip link set lti0 up && ip -n lti link set lti1 up
+veth_netns lti0 lti1 lti
 
 # 25 frames to a MAC nobody has (no replies), from a made-up source,
 # sizes 60..1514, distinct payloads; a pcap written with the stdlib.

@@ -1,11 +1,19 @@
 // A Batch is one capture buffer as the device handed it over: a range of
-// PacketViews (range-for), checked once when it is made. Views point into
-// the device's buffer and stay valid until the next read on that device.
+// PacketViews (range-for). Views point into the device's buffer and stay
+// valid until the next read on that device.
+//
+// Every record is checked before it is yielded, in the same pass, so a
+// corrupt buffer is never read out of bounds: iteration stops at the first
+// corrupt record and error() says what and where. A Device also returns that
+// error from its next read, so a loop that never looks at error() still
+// learns of it. Batch::parse instead checks the whole buffer before it
+// returns, for callers who want all-or-nothing (at the cost of a second pass).
 #pragma once
 
 #include <cstddef>
 #include <iterator>
 #include <span>
+#include <system_error>
 
 #include <tap/error.hpp>
 #include <tap/records.hpp>
@@ -16,28 +24,39 @@ class Batch {
 public:
 	Batch() = default; // no packets
 
-	// Check buffer (see scan_records) and wrap it. A corrupt buffer gives
-	// an error whose context names the offset of the bad record.
+	// Check all of buffer now (see scan_records) and wrap it. A corrupt
+	// buffer gives an error whose context names the offset of the bad record.
 	static Result<Batch> parse(std::span<const std::byte> buffer, TimestampUnit unit);
 
-	RecordIterator begin() const noexcept { return {buffer_, unit_}; }
+	// Wrap buffer, to be checked record by record as it is iterated; the
+	// first corrupt record met (or a misaligned buffer) is reported to
+	// status, which must outlive the batch and its iterators.
+	static Batch walk(std::span<const std::byte> buffer, TimestampUnit unit,
+			  ParseStatus &status) noexcept;
+
+	RecordIterator begin() const noexcept { return {buffer_, unit_, status_}; }
 	std::default_sentinel_t end() const noexcept { return {}; }
 
-	std::size_t size() const noexcept { return packets_; }
-	bool empty() const noexcept { return packets_ == 0; }
+	// Intact records, counted by walking the buffer (O(packets)).
+	std::size_t count() const noexcept;
+	// No bytes at all (a timeout or an empty read).
+	bool empty() const noexcept { return buffer_.empty(); }
+	// The corrupt record iteration stopped at, if any (walked batches).
+	std::error_code error() const noexcept { return status_ ? status_->error : std::error_code{}; }
+
 	// The raw buffer (records and all), e.g. to keep or forward it whole.
 	std::span<const std::byte> buffer() const noexcept { return buffer_; }
 	TimestampUnit timestamp_unit() const noexcept { return unit_; }
 
 private:
-	Batch(std::span<const std::byte> buffer, std::size_t packets, TimestampUnit unit) noexcept
-		: buffer_(buffer), packets_(packets), unit_(unit)
+	Batch(std::span<const std::byte> buffer, TimestampUnit unit, ParseStatus *status) noexcept
+		: buffer_(buffer), unit_(unit), status_(status)
 	{
 	}
 
 	std::span<const std::byte> buffer_;
-	std::size_t packets_ = 0;
 	TimestampUnit unit_ = TimestampUnit::nanoseconds;
+	ParseStatus *status_ = nullptr; // null: parse() checked it all up front
 };
 
 } // namespace tap

@@ -51,8 +51,9 @@ public:
 	// one batch; an empty batch when the time ran out. The previous batch's
 	// views become invalid. After interrupt(): an error with
 	// std::errc::interrupted; interrupts made before a read are kept for
-	// it, several of them counting as one. A read buffer that breaks the
-	// record format is an error (tap::errc), never an out-of-bounds read.
+	// it, several of them counting as one. Records are checked as the
+	// batch is iterated, never read out of bounds: a corrupt one ends the
+	// batch (Batch::error()), and the next read returns that error (tap::errc).
 	Result<Batch> read(std::optional<std::chrono::nanoseconds> timeout = std::nullopt);
 	// Whatever is ready now, possibly nothing; never blocks. Ignores a
 	// pending interrupt (it stays for the next read()).

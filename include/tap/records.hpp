@@ -1,7 +1,7 @@
-// The record format of a /dev/bpf capture buffer, and the two halves of
-// parsing it: scan_records() checks a whole buffer once (every bound, so a
-// corrupt buffer is an error, never an out-of-bounds read); RecordIterator
-// then walks a buffer that passed the scan without checking again.
+// The record format of a /dev/bpf capture buffer, and the two ways of
+// parsing it, both checking every bound (a corrupt buffer is an error, never
+// an out-of-bounds read): scan_records() checks a whole buffer up front;
+// RecordIterator checks each record as it walks to it.
 //
 // Records: struct bpf_hdr (microsecond stamps) or struct bpf_xhdr
 // (BIOCSTSTAMP nanosecond stamps) -- the same layout on LP64: 16-byte stamp,
@@ -16,6 +16,7 @@
 #include <cstring>
 #include <iterator>
 #include <span>
+#include <string>
 
 #include <net/bpf.h>
 #include <tap/errc.hpp>
@@ -63,6 +64,13 @@ template <class T> inline T load(const std::byte *p) noexcept
 	return v;
 }
 
+// The kernel fills a buffer we allocate aligned; anything else is a
+// caller's slice that breaks the alignment the format promises.
+inline bool aligned(std::span<const std::byte> buffer) noexcept
+{
+	return reinterpret_cast<std::uintptr_t>(buffer.data()) % record_alignment == 0;
+}
+
 struct RecordFields {
 	std::int64_t sec;
 	std::uint64_t frac;
@@ -80,28 +88,33 @@ inline RecordFields read_fields(const std::byte *rec) noexcept
 		load<std::uint16_t>(rec + offsetof(struct bpf_xhdr, bh_hdrlen))};
 }
 
-// The offset of the next record, step_hint being the previous record's
-// step. Walking records is a chain of loads: each offset comes from the
-// last record's lengths. When the step repeats, we add the *previous* step,
-// laundered so the compiler cannot substitute the loaded value; the branch
-// predictor then runs ahead of the loads (about 3x faster on runs of equal
-// sizes, the common case under load), and a wrong guess is only a branch miss.
-inline std::size_t next_offset(std::size_t offset, std::size_t step, std::size_t &step_hint) noexcept
-{
-	// Laundered before the compare: the compiler knows step == step_hint
-	// inside the branch, but not that known is either.
-	std::size_t known = step_hint;
-	asm("" : "+r"(known));
-	if (step == step_hint) [[likely]]
-		return offset + known;
-	asm volatile(""); // keeps this a branch: a cmov would bring the load chain back
-	step_hint = step;
-	return offset + step;
-}
-
 } // namespace detail
 
-// Forward iterator over the records of a buffer that scan_records() accepted.
+// Where a walk that checks records as it goes (Batch::walk) reports the
+// first corrupt record it meets. Owned by whoever made the batch, so it
+// outlives every iterator (a Device keeps one and reports it on the next read).
+struct ParseStatus {
+	std::error_code error;       // empty while every record met was intact
+	std::size_t error_offset = 0; // offset of the corrupt record
+	std::size_t buffer_size = 0;  // size of the buffer it was found in
+
+	// "capture buffer of N bytes, record at offset X", for error contexts.
+	std::string where() const;
+};
+
+namespace detail {
+// Records in status (if any, and if it holds no earlier error) what is wrong
+// with the record at offset. Out of line and given no iterator, so the
+// walk's state can stay in registers.
+void report_corrupt(ParseStatus *status, std::span<const std::byte> buffer, std::size_t offset) noexcept;
+} // namespace detail
+
+// Forward iterator over the records of a capture buffer. Every record is
+// checked in the same pass that yields it (one pass over the buffer; a scan
+// before the walk would read it twice): the walk ends at the end of the
+// buffer or at the first record that breaks the format, which is then
+// reported to the ParseStatus, if one was given. It never reads outside the
+// buffer, whatever the buffer holds.
 class RecordIterator {
 public:
 	using iterator_category = std::forward_iterator_tag;
@@ -111,9 +124,13 @@ public:
 	using reference = PacketView;
 
 	RecordIterator() = default;
-	RecordIterator(std::span<const std::byte> buffer, TimestampUnit unit) noexcept
-		: base_(buffer.data()), size_(buffer.size()), unit_(unit)
+	// buffer must start BPF_ALIGNMENT-aligned (Batch checks that).
+	RecordIterator(std::span<const std::byte> buffer, TimestampUnit unit,
+		       ParseStatus *status = nullptr) noexcept
+		: base_(buffer.data()), size_(buffer.size()), status_(status),
+		  frac_scale_(unit == TimestampUnit::nanoseconds ? 1 : 1000)
 	{
+		enter_checked(0);
 	}
 
 	PacketView operator*() const noexcept
@@ -121,8 +138,7 @@ public:
 		const std::byte *rec = base_ + offset_;
 		const auto f = detail::read_fields(rec);
 		// Unsigned arithmetic: a corrupt stamp wraps instead of being UB.
-		const std::uint64_t sub = unit_ == TimestampUnit::nanoseconds ? f.frac : f.frac * 1000;
-		const std::uint64_t ns = static_cast<std::uint64_t>(f.sec) * 1'000'000'000u + sub;
+		const std::uint64_t ns = static_cast<std::uint64_t>(f.sec) * 1'000'000'000u + f.frac * frac_scale_;
 		return {{rec + f.hdrlen, f.caplen},
 			f.datalen,
 			Timestamp(std::chrono::nanoseconds(static_cast<std::int64_t>(ns)))};
@@ -130,12 +146,7 @@ public:
 
 	RecordIterator &operator++() noexcept
 	{
-		const std::byte *rec = base_ + offset_;
-		const std::size_t len = detail::load<std::uint16_t>(rec + offsetof(struct bpf_xhdr, bh_hdrlen)) +
-					std::size_t{detail::load<std::uint32_t>(rec + offsetof(struct bpf_xhdr, bh_caplen))};
-		// May step up to 7 bytes past the end: the last record need not be
-		// padded. Every end test is offset_ >= size_.
-		offset_ = detail::next_offset(offset_, align_record(len), step_);
+		enter(offset_ + step_);
 		return *this;
 	}
 
@@ -146,19 +157,79 @@ public:
 		return old;
 	}
 
-	bool operator==(std::default_sentinel_t) const noexcept { return offset_ >= size_; }
+	bool operator==(std::default_sentinel_t) const noexcept { return offset_ == size_; }
 	bool operator==(const RecordIterator &o) const noexcept
 	{
-		const bool at_end = offset_ >= size_, o_at_end = o.offset_ >= o.size_;
-		return base_ == o.base_ && (at_end || o_at_end ? at_end == o_at_end : offset_ == o.offset_);
+		return base_ == o.base_ && offset_ == o.offset_;
 	}
 
 private:
+	// Make the record at offset current if it is intact; else end the walk.
+	//
+	// Fast path: a record as long as the last one (runs of equal lengths
+	// are the common case under load). The offset test then covers the end
+	// of the buffer, the header and the whole record at once, and the next
+	// offset is known before this record's header is even loaded, so the
+	// walk is not a chain of loads and the CPU runs ahead. Anything else
+	// takes the full check.
+	void enter(std::size_t offset) noexcept
+	{
+		if (offset <= last_fit_) [[likely]] {
+			const auto f = detail::read_fields(base_ + offset); // unused fields: not loaded
+			// Three branches, never taken in the fast path; the empty asm
+			// keeps the compiler from merging them into flag arithmetic,
+			// which costs more than predicted branches.
+			if (f.hdrlen + std::size_t{f.caplen} != length_) [[unlikely]]
+				return enter_checked(offset);
+			asm volatile("");
+			if (f.hdrlen < record_header_size) [[unlikely]]
+				return enter_checked(offset);
+			asm volatile("");
+			if (f.caplen > f.datalen) [[unlikely]]
+				return enter_checked(offset);
+			if (offset >= size_) // implied (length_ > 0); saves the end test a compare
+				__builtin_unreachable();
+			offset_ = offset;
+			return;
+		}
+		enter_checked(offset);
+	}
+
+	void enter_checked(std::size_t offset) noexcept
+	{
+		// offset is at most 7 past the end: the last record need not be padded.
+		if (offset >= size_ || size_ - offset < record_header_size)
+			return stop(offset);
+		const auto f = detail::read_fields(base_ + offset); // unused fields: not loaded
+		const std::size_t length = f.hdrlen + std::size_t{f.caplen}; // < 2^33: no wrap
+		if (f.hdrlen < record_header_size || length > size_ - offset || f.caplen > f.datalen)
+			return stop(offset);
+		if (offset >= size_)
+			__builtin_unreachable();
+		offset_ = offset;
+		length_ = length;
+		step_ = align_record(length);
+		last_fit_ = size_ - length;
+	}
+
+	// The walk ends at offset: normally (at or past the end of the buffer)
+	// or at a corrupt record.
+	void stop(std::size_t offset) noexcept
+	{
+		if (offset < size_)
+			detail::report_corrupt(status_, {base_, size_}, offset);
+		offset_ = size_;
+		step_ = 1; // past last_fit_ (<= size_): a stray ++ at the end stays there
+	}
+
 	const std::byte *base_ = nullptr;
 	std::size_t size_ = 0;
-	std::size_t offset_ = 0;
-	std::size_t step_ = 0; // last record's step, see next_offset
-	TimestampUnit unit_ = TimestampUnit::nanoseconds;
+	std::size_t offset_ = 0;   // of the current record; size_ at the end
+	std::size_t length_ = 0;   // current record's hdrlen + caplen (>= header size)
+	std::size_t step_ = 0;     // to the next record: length_, aligned
+	std::size_t last_fit_ = 0; // the last offset a record of length_ fits at
+	ParseStatus *status_ = nullptr;
+	std::uint64_t frac_scale_ = 1; // to nanoseconds
 };
 
 } // namespace tap

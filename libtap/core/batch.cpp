@@ -1,7 +1,6 @@
-// Batch::parse: scan once, then hand out unchecked iteration.
+// Batch: the two ways to make one, and counting.
 #include <tap/batch.hpp>
 
-#include <string>
 
 namespace tap {
 
@@ -9,10 +8,26 @@ Result<Batch> Batch::parse(std::span<const std::byte> buffer, TimestampUnit unit
 {
 	const ScanResult scan = scan_records(buffer);
 	if (!scan.ok())
-		return fail(scan.error, "capture buffer of " + std::to_string(buffer.size()) +
-					       " bytes, record at offset " +
-					       std::to_string(scan.error_offset));
-	return Batch(buffer, scan.packets, unit);
+		return fail(scan.error, ParseStatus{scan.error, scan.error_offset, buffer.size()}.where());
+	return Batch(buffer, unit, nullptr);
+}
+
+Batch Batch::walk(std::span<const std::byte> buffer, TimestampUnit unit, ParseStatus &status) noexcept
+{
+	status = {};
+	if (!detail::aligned(buffer)) {
+		status = {errc::misaligned_buffer, 0, buffer.size()};
+		return Batch({}, unit, &status);
+	}
+	return Batch(buffer, unit, &status);
+}
+
+std::size_t Batch::count() const noexcept
+{
+	std::size_t n = 0;
+	for (auto it = begin(); it != end(); ++it)
+		++n;
+	return n;
 }
 
 } // namespace tap

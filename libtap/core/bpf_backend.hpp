@@ -34,11 +34,13 @@ private:
 	BpfBackend(UniqueFd fd, UniqueFd wake, DeviceInfo info, std::chrono::nanoseconds slice);
 	std::unexpected<Error> sys_error(int err, std::string_view call) const;
 	bool consume_interrupt() noexcept;
+	std::unexpected<Error> take_parse_error();
 
 	UniqueFd fd_;
 	UniqueFd wake_; // eventfd
 	std::unique_ptr<std::byte[]> buffer_; // exactly info_.buffer_size bytes
 	std::chrono::nanoseconds poll_slice_;
+	ParseStatus parse_; // what the walk of the last batch found
 };
 
 // Find a free /dev/bpf node, attach it to ifname and apply options.

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
+#include <utility>
 
 namespace tap::detail {
 
@@ -56,11 +57,21 @@ void BpfBackend::interrupt() noexcept
 	[[maybe_unused]] auto n = ::write(wake_.get(), &one, sizeof one);
 }
 
+// The last batch's walk stopped at a corrupt record: say so once, before
+// handing out more.
+std::unexpected<Error> BpfBackend::take_parse_error()
+{
+	const ParseStatus found = std::exchange(parse_, {});
+	return fail(found.error, info_.name + ": read: " + found.where());
+}
+
 Result<Batch> BpfBackend::try_read()
 {
 	// bpf(4): a non-blocking read hands over the hold buffer, or else the
 	// part-filled store buffer; EAGAIN only when both are empty.
 	// read() must be given exactly the buffer size.
+	if (parse_.error)
+		return take_parse_error();
 	ssize_t n;
 	do
 		n = ::read(fd_.get(), buffer_.get(), info_.buffer_size);
@@ -70,14 +81,14 @@ Result<Batch> BpfBackend::try_read()
 			return Batch{};
 		return sys_error(errno, "read");
 	}
-	auto batch = Batch::parse({buffer_.get(), static_cast<std::size_t>(n)}, info_.timestamp_unit);
-	if (!batch)
-		return fail(batch.error().code, info_.name + ": read: " + batch.error().context);
-	return batch;
+	// Checked as the caller walks it: one pass over the buffer, not two.
+	return Batch::walk({buffer_.get(), static_cast<std::size_t>(n)}, info_.timestamp_unit, parse_);
 }
 
 Result<Batch> BpfBackend::read(std::optional<nanoseconds> timeout)
 {
+	if (parse_.error)
+		return take_parse_error();
 	const auto start = steady_clock::now();
 	for (;;) {
 		std::optional<nanoseconds> wait;

@@ -280,6 +280,13 @@ int capture(const Args &a)
 			if (++captured == a.count)
 				break;
 		}
+		if (batch->error()) {
+			// A corrupt record ends the batch; the records before it are out.
+			std::fprintf(stderr, "tapdump: %s: %s\n", device.name().c_str(),
+				     batch->error().message().c_str());
+			status = 1;
+			break;
+		}
 		if (writer)
 			writer->flush();
 		else

@@ -182,7 +182,7 @@ TEST(LibtapDevice, TryReadNeverBlocks)
 	auto b = d.try_read();
 	EXPECT_LT(Clock::now() - t1, 1s);
 	ASSERT_TRUE(b);
-	ASSERT_EQ(b->size(), 1u);
+	ASSERT_EQ(b->count(), 1u);
 	EXPECT_TRUE(same((*b->begin()).bytes(), frame(7)));
 }
 
@@ -294,7 +294,7 @@ TEST(LibtapDevice, PollableHandleSignalsReadiness)
 	EXPECT_EQ(::poll(&pfd, 1, 3000), 1);
 	auto b = d.try_read();
 	ASSERT_TRUE(b);
-	EXPECT_EQ(b->size(), 1u);
+	EXPECT_EQ(b->count(), 1u);
 }
 
 TEST(LibtapDevice, RemovingTheInterfaceEndsABlockedReadWithAnError)

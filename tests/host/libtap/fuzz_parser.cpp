@@ -1,7 +1,7 @@
 // libFuzzer target for the capture-buffer parser (built with clang, see
-// CMakeLists.txt). Checks: scan_records never reads outside the buffer
-// (ASan), and on a buffer it accepts, iteration stays inside the buffer and
-// yields exactly the packets the scan counted.
+// CMakeLists.txt). Checks: neither scan_records nor the record walk ever
+// reads outside the buffer (ASan), and on any buffer the walk yields exactly
+// the packets the scan counted and stops at the same error.
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -17,14 +17,14 @@ namespace {
 void check(std::span<const std::byte> buf, TimestampUnit unit)
 {
 	const ScanResult scan = scan_records(buf);
-	if (!scan.ok()) {
-		if (scan.error_offset >= buf.size() && !buf.empty())
-			std::abort();
-		return;
-	}
+	if (!scan.ok() && scan.error_offset >= buf.size() && !buf.empty())
+		std::abort();
+	// The record-by-record walk, on any buffer, corrupt or not: it stays
+	// inside the buffer and agrees with the scan on the records and the error.
+	ParseStatus status;
 	std::size_t n = 0;
 	unsigned sum = 0;
-	for (RecordIterator it(buf, unit); it != std::default_sentinel; ++it) {
+	for (RecordIterator it(buf, unit, &status); it != std::default_sentinel; ++it) {
 		const PacketView p = *it;
 		const auto *lo = buf.data(), *hi = buf.data() + buf.size();
 		if (p.bytes().data() < lo + record_header_size || p.bytes().data() + p.captured_length() > hi)
@@ -37,6 +37,8 @@ void check(std::span<const std::byte> buf, TimestampUnit unit)
 			std::abort();
 	}
 	if (n != scan.packets)
+		std::abort();
+	if (status.error != scan.error || (scan.error && status.error_offset != scan.error_offset))
 		std::abort();
 	volatile unsigned sink = sum;
 	(void)sink;

@@ -57,7 +57,7 @@ TEST(DeviceIo, ReadReturnsTheDeliveredBufferAsOneBatch)
 	fake.deliver(buf.bytes());
 	auto batch = fake.device.read(1s);
 	ASSERT_TRUE(batch) << batch.error().message();
-	EXPECT_EQ(batch->size(), 10u);
+	EXPECT_EQ(batch->count(), 10u);
 	int i = 0;
 	for (auto p : *batch)
 		EXPECT_EQ(p.timestamp().time_since_epoch().count(), i++ * 1'000'000'000LL + 5);
@@ -132,17 +132,37 @@ TEST(DeviceIo, InterruptBeforeReadMakesTheNextReadReturnAndIsConsumed)
 	EXPECT_TRUE(second->empty());
 }
 
-TEST(DeviceIo, CorruptBufferIsAnErrorNamingTheDevice)
+// The intact records before a corrupt one are delivered; the walk stops
+// there, the batch says why, and so does the next read, naming the device.
+TEST(DeviceIo, CorruptRecordEndsTheBatchAndFailsTheNextRead)
 {
 	auto fake = FakeDevice::make();
 	test::BufferBuilder buf;
-	const auto off = buf.add_frame(64);
-	buf.poke<std::uint16_t>(off + offsetof(struct bpf_xhdr, bh_hdrlen), 0);
+	buf.add_frame(64);
+	const auto bad = buf.add_frame(64);
+	buf.add_frame(64);
+	buf.poke<std::uint16_t>(bad + offsetof(struct bpf_xhdr, bh_hdrlen), 0);
 	fake.deliver(buf.bytes());
 	auto batch = fake.device.read(1s);
-	ASSERT_FALSE(batch);
-	EXPECT_EQ(batch.error().code, errc::header_too_short);
-	EXPECT_NE(batch.error().context.find("fake:0"), std::string::npos);
+	ASSERT_TRUE(batch) << batch.error().message();
+	EXPECT_FALSE(batch->error());
+	EXPECT_EQ(batch->count(), 1u);
+	EXPECT_EQ(batch->error(), errc::header_too_short);
+
+	auto next = fake.device.read(1s);
+	ASSERT_FALSE(next);
+	EXPECT_EQ(next.error().code, errc::header_too_short);
+	EXPECT_NE(next.error().context.find("fake:0"), std::string::npos);
+	EXPECT_NE(next.error().context.find("offset " + std::to_string(bad)), std::string::npos);
+
+	// Reported once; the device carries on.
+	buf = {};
+	buf.add_frame(60);
+	fake.deliver(buf.bytes());
+	auto after = fake.device.read(1s);
+	ASSERT_TRUE(after) << after.error().message();
+	EXPECT_EQ(after->count(), 1u);
+	EXPECT_FALSE(after->error());
 }
 
 TEST(DeviceIo, PollableHandleBecomesReadableWithData)
@@ -228,5 +248,5 @@ TEST(DeviceIo, InterruptWinsOverReadyData)
 	EXPECT_EQ(first.error().code, std::errc::interrupted);
 	auto second = fake.device.read(1s);
 	ASSERT_TRUE(second);
-	EXPECT_EQ(second->size(), 1u);
+	EXPECT_EQ(second->count(), 1u);
 }

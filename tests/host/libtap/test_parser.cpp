@@ -1,6 +1,9 @@
 // Batch parsing over synthetic and corrupt capture buffers.
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 #include <tap/batch.hpp>
 
 #include "buffer_builder.hpp"
@@ -35,7 +38,7 @@ TEST(Parser, OneRecordGivesBytesLengthsAndNanosecondStamp)
 	buf.add({1700000000, 123456789, 60, 1514, hdr, std::byte{0x10}});
 	auto b = Batch::parse(buf.bytes(), TimestampUnit::nanoseconds);
 	ASSERT_TRUE(b) << b.error().message();
-	ASSERT_EQ(b->size(), 1u);
+	ASSERT_EQ(b->count(), 1u);
 	const PacketView p = *b->begin();
 	EXPECT_EQ(p.captured_length(), 60u);
 	EXPECT_EQ(p.wire_length(), 1514u);
@@ -62,7 +65,7 @@ TEST(Parser, ManyRecordsOfMixedSizesIterateInOrder)
 		buf.add({n, n, n, n + 3, hdr, std::byte(n)});
 	auto b = Batch::parse(buf.bytes(), TimestampUnit::nanoseconds);
 	ASSERT_TRUE(b);
-	ASSERT_EQ(b->size(), 100u);
+	ASSERT_EQ(b->count(), 100u);
 	std::uint32_t n = 0;
 	for (const PacketView p : *b) {
 		ASSERT_EQ(p.captured_length(), n);
@@ -83,7 +86,7 @@ TEST(Parser, LastRecordWithoutPaddingIsAccepted)
 	ASSERT_NE(buf.size() % record_alignment, 0u);
 	auto b = Batch::parse(buf.bytes(), TimestampUnit::nanoseconds);
 	ASSERT_TRUE(b);
-	EXPECT_EQ(b->size(), 2u);
+	EXPECT_EQ(b->count(), 2u);
 	std::size_t seen = 0;
 	for (auto p : *b)
 		seen += p.captured_length();
@@ -197,6 +200,66 @@ TEST(Parser, GarbageAfterValidRecordsIsReportedWithTheGoodCount)
 	EXPECT_EQ(scan.error_offset, bad);
 }
 
+// Walked batches check each record as they reach it: the intact records
+// before a corrupt one come out, then the walk stops and says why.
+TEST(Parser, WalkYieldsTheIntactRecordsThenStopsWithTheError)
+{
+	BufferBuilder buf;
+	buf.add_frame(60);
+	buf.add_frame(61);
+	const auto bad = buf.add_frame(60);
+	buf.add_frame(60);
+	buf.poke<std::uint32_t>(bad + offsetof(struct bpf_xhdr, bh_caplen), 1 << 20);
+	ParseStatus status;
+	const Batch b = Batch::walk(buf.bytes(), TimestampUnit::nanoseconds, status);
+	EXPECT_FALSE(b.error()); // nothing met yet
+	std::vector<std::uint32_t> lengths;
+	for (const PacketView p : b)
+		lengths.push_back(p.captured_length());
+	EXPECT_EQ(lengths, (std::vector<std::uint32_t>{60, 61}));
+	EXPECT_EQ(b.error(), errc::record_past_end);
+	EXPECT_EQ(status.error_offset, bad);
+	EXPECT_EQ(status.buffer_size, buf.size());
+	EXPECT_NE(status.where().find("offset " + std::to_string(bad)), std::string::npos);
+}
+
+TEST(Parser, IncrementingAtTheEndStaysAtTheEnd)
+{
+	for (std::size_t frames : {0u, 1u, 3u}) {
+		BufferBuilder buf;
+		for (std::size_t i = 0; i < frames; ++i)
+			buf.add_frame(60);
+		RecordIterator it(buf.bytes(), TimestampUnit::nanoseconds);
+		for (std::size_t i = 0; i < frames; ++i)
+			++it;
+		ASSERT_EQ(it, std::default_sentinel);
+		++it;
+		++it;
+		EXPECT_EQ(it, std::default_sentinel);
+	}
+}
+
+TEST(Parser, WalkOfAMisalignedBufferYieldsNothingAndSaysSo)
+{
+	BufferBuilder buf;
+	buf.add_frame(60);
+	ParseStatus status;
+	const Batch b = Batch::walk(buf.bytes().subspan(4), TimestampUnit::nanoseconds, status);
+	EXPECT_EQ(b.count(), 0u);
+	EXPECT_EQ(b.error(), errc::misaligned_buffer);
+}
+
+TEST(Parser, WalkOfAnIntactBufferHasNoError)
+{
+	BufferBuilder buf;
+	for (std::uint32_t n = 0; n < 300; n += 7)
+		buf.add_frame(n);
+	ParseStatus status;
+	const Batch b = Batch::walk(buf.bytes(), TimestampUnit::microseconds, status);
+	EXPECT_EQ(b.count(), 43u);
+	EXPECT_FALSE(b.error());
+}
+
 TEST(Parser, EveryTruncationOfAValidBufferIsCaughtOrComplete)
 {
 	BufferBuilder buf;
@@ -205,6 +268,11 @@ TEST(Parser, EveryTruncationOfAValidBufferIsCaughtOrComplete)
 	const auto all = buf.bytes();
 	for (std::size_t len = 0; len <= all.size(); ++len) {
 		const ScanResult scan = scan_records(all.first(len));
+		// The walk agrees with the scan on every cut: same records, same error.
+		ParseStatus status;
+		const Batch walked = Batch::walk(all.first(len), TimestampUnit::nanoseconds, status);
+		ASSERT_EQ(walked.count(), scan.packets) << "cut at " << len;
+		ASSERT_EQ(status.error, scan.error) << "cut at " << len;
 		if (scan.ok()) {
 			// Only cuts at record ends (padded or not) can be whole.
 			auto b = Batch::parse(all.first(len), TimestampUnit::nanoseconds);

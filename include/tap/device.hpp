@@ -71,7 +71,7 @@ public:
 
 	Result<Stats> stats() const;
 
-	// Replace the filter (snap length comes with the program).
+	// Replace the filter. Its largest return value becomes snap_length().
 	Result<void> set_filter(const Filter &filter);
 	// Compile an expression for this device's link type and snap length.
 	Result<Filter> compile_filter(std::string_view expression) const;

@@ -33,6 +33,9 @@ public:
 	std::span<const struct bpf_insn> instructions() const noexcept { return insns_; }
 	// Empty unless made by compile().
 	const std::string &expression() const noexcept { return expression_; }
+	// The most bytes it keeps of a packet: its largest "ret #k", capped at
+	// max_snap; max_snap when it also returns A (a value found at run time).
+	std::uint32_t snap_length(std::uint32_t max_snap) const noexcept;
 	// A bpf_program view for BIOCSETF; valid while this Filter lives.
 	struct bpf_program program() const noexcept;
 

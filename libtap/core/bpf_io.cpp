@@ -151,6 +151,8 @@ Result<void> BpfBackend::set_filter(const Filter &filter)
 	struct bpf_program prog = filter.program();
 	if (::ioctl(fd_.get(), BIOCSETF, &prog) < 0)
 		return sys_error(errno, "BIOCSETF");
+	// The program's return value is the snap length now.
+	info_.snap_length = filter.snap_length(Options::max_snap_length);
 	return {};
 }
 

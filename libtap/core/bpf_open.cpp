@@ -155,6 +155,7 @@ Result<std::unique_ptr<Backend>> open_bpf(std::string_view ifname, const Options
 		struct bpf_program prog = filter->program();
 		if (::ioctl(fd, BIOCSETF, &prog) < 0)
 			return sys("BIOCSETF");
+		info.snap_length = filter->snap_length(Options::max_snap_length);
 	}
 
 	auto backend = BpfBackend::adopt(std::move(node->fd), std::move(info),

@@ -1,6 +1,7 @@
 // Filter: libpcap compiles expressions; we own a copy of the instructions.
 #include <tap/filter.hpp>
 
+#include <algorithm>
 #include <memory>
 #include <mutex>
 
@@ -59,6 +60,19 @@ Result<Filter> Filter::from_program(const struct bpf_program &program)
 Filter Filter::accept_all(std::uint32_t snap_length)
 {
 	return Filter({BPF_STMT(BPF_RET | BPF_K, snap_length)}, {});
+}
+
+std::uint32_t Filter::snap_length(std::uint32_t max_snap) const noexcept
+{
+	std::uint32_t most = 0;
+	for (const struct bpf_insn &insn : insns_) {
+		if (BPF_CLASS(insn.code) != BPF_RET)
+			continue;
+		if (BPF_RVAL(insn.code) != BPF_K)
+			return max_snap;
+		most = std::max(most, insn.k);
+	}
+	return std::min(most, max_snap);
 }
 
 struct bpf_program Filter::program() const noexcept

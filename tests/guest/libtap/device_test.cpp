@@ -235,6 +235,17 @@ TEST(LibtapDevice, SnapLengthCutsFramesButKeepsWireLength)
 	ASSERT_EQ(got.size(), 1u);
 	EXPECT_EQ(got[0].captured_length(), 20u);
 	EXPECT_EQ(got[0].wire_length(), 200u);
+	EXPECT_EQ(d.snap_length(), 20u);
+
+	// A new filter brings its own snap length, and snap_length() says so.
+	auto wider = tap::Filter::compile("", d.datalink(), 64);
+	ASSERT_TRUE(wider) << wider.error().message();
+	ASSERT_TRUE(d.set_filter(*wider));
+	EXPECT_EQ(d.snap_length(), 64u);
+	PacketSocket(v.a).send(frame(2, 200));
+	got = collect(d, 1);
+	ASSERT_EQ(got.size(), 1u);
+	EXPECT_EQ(got[0].captured_length(), 64u);
 }
 
 TEST(LibtapDevice, WriteAndBatchedWriteArriveOnThePeer)

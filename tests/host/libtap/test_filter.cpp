@@ -6,6 +6,7 @@
 #include <array>
 
 #include <tap/filter.hpp>
+#include <tap/options.hpp>
 
 using namespace tap;
 
@@ -52,6 +53,27 @@ TEST(Filter, SnapLengthIsTheAcceptReturnValue)
 	auto f = Filter::compile("ip", DLT_EN10MB, 96);
 	ASSERT_TRUE(f);
 	EXPECT_EQ(run(*f, tcp_frame(1)), 96u);
+}
+
+TEST(Filter, SnapLengthIsTheLargestConstantReturn)
+{
+	auto f = Filter::compile("tcp port 80", DLT_EN10MB, 96);
+	ASSERT_TRUE(f);
+	EXPECT_EQ(f->snap_length(Options::max_snap_length), 96u);
+	EXPECT_EQ(Filter::accept_all(0xffffffff).snap_length(Options::max_snap_length),
+		  Options::max_snap_length);
+	const struct bpf_insn two_rets[] = {
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, 40),
+		BPF_STMT(BPF_RET | BPF_K, 1500),
+	};
+	EXPECT_EQ(Filter::from_instructions(two_rets)->snap_length(Options::max_snap_length), 1500u);
+	const struct bpf_insn ret_a[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_LEN, 0),
+		BPF_STMT(BPF_RET | BPF_A, 0),
+	};
+	EXPECT_EQ(Filter::from_instructions(ret_a)->snap_length(Options::max_snap_length),
+		  Options::max_snap_length);
 }
 
 TEST(Filter, EmptyExpressionAcceptsEverything)

@@ -9,6 +9,14 @@ TP=$ROOT/$BUILD/libpcap-bpf/bsd/testprogs
 net_up
 trap net_down EXIT
 
+# threadsignaltest: a capture thread blocks in pcap_dispatch (5-minute
+# timeout, a filter nothing matches); after its fixed 60 s the main thread
+# calls pcap_breakloop and sends the thread SIGUSR1, whose handler has no
+# SA_RESTART: the blocked read() must end with EINTR so the loop sees the
+# break. Started first, checked last, so it overlaps the other tests.
+stdbuf -oL "$TP/threadsignaltest" -i pc0 'ether proto 0x88b6' >"$T/threadsignal.out" 2>&1 &
+ts=$!
+
 # run NAME SECS CMD...: output in $T/NAME.out, exit status in $rc
 run() { local n=$1 s=$2; shift 2; timeout "$s" "$@" >"$T/$n.out" 2>&1; rc=$?; head -8 "$T/$n.out" | note; }
 
@@ -72,3 +80,10 @@ n=$($TOOL count "$T/wc.pcap")
 note "$T/writecaptest.out"
 say "writecaptest wrote $n frames"
 ok writecaptest "[ '$n' = 4 ] && grep -q 'Broken out of loop' $T/writecaptest.out"
+
+for _ in $(seq 1 450); do kill -0 $ts 2>/dev/null || break; sleep 0.2; done
+kill $ts 2>/dev/null
+wait $ts
+rc=$?
+note "$T/threadsignal.out"
+ok threadsignaltest "[ $rc = 0 ] && grep -q 'Sending SIGUSR1' $T/threadsignal.out && grep -q 'Got SIGUSR1' $T/threadsignal.out && grep -q 'Loop got broken' $T/threadsignal.out"

@@ -22,6 +22,7 @@ static bool bpf_lock_allows(unsigned int cmd)
 	case BIOCGETIF:
 	case BIOCGRTIMEOUT:
 	case BIOCGSTATS:
+	case BIOCGSTATS64:
 	case BIOCVERSION:
 	case BIOCGRSIG:
 	case BIOCGHDRCMPLT:
@@ -167,16 +168,35 @@ static int bpf_ioc_srtimeout(struct bpf_d *d, unsigned long arg)
 	return 0;
 }
 
-static int bpf_ioc_stats(struct bpf_d *d, unsigned long arg)
+static void bpf_stats64(struct bpf_d *d, struct bpf_stat64 *st)
 {
 	struct bpf_pcpu_stats sum;
-	struct bpf_stat st;
 
 	spin_lock_bh(&d->lock);
-	st.bs_drop = (unsigned int)d->drops;
+	st->bs_drop = d->drops;
 	spin_unlock_bh(&d->lock);
 	bpf_stats_read(d, &sum);
-	st.bs_recv = (unsigned int)sum.recv;
+	st->bs_recv = sum.recv;
+	st->bs_capt = sum.match;
+}
+
+/* BSD's 32-bit counters wrap, as they do on the BSDs; BIOCGSTATS64 does not. */
+static int bpf_ioc_stats(struct bpf_d *d, unsigned long arg)
+{
+	struct bpf_stat64 st64;
+	struct bpf_stat st;
+
+	bpf_stats64(d, &st64);
+	st.bs_recv = (unsigned int)st64.bs_recv;
+	st.bs_drop = (unsigned int)st64.bs_drop;
+	return copy_to_user((void __user *)arg, &st, sizeof(st)) ? -EFAULT : 0;
+}
+
+static int bpf_ioc_stats64(struct bpf_d *d, unsigned long arg)
+{
+	struct bpf_stat64 st;
+
+	bpf_stats64(d, &st);
 	return copy_to_user((void __user *)arg, &st, sizeof(st)) ? -EFAULT : 0;
 }
 
@@ -259,6 +279,8 @@ static long bpf_ioctl_locked(struct file *file, struct bpf_d *d, unsigned int cm
 				    sizeof(d->rtout_tv)) ? -EFAULT : 0;
 	case BIOCGSTATS:
 		return bpf_ioc_stats(d, arg);
+	case BIOCGSTATS64:
+		return bpf_ioc_stats64(d, arg);
 	case BIOCIMMEDIATE:
 		if (bpf_get_uint(arg, &val))
 			return -EFAULT;

@@ -31,6 +31,8 @@ struct Stats {
 	std::uint64_t received = 0;
 	// Packets the filter accepted that were lost for want of buffer space.
 	std::uint64_t dropped = 0;
+	// Packets the filter accepted: delivered, waiting, or dropped.
+	std::uint64_t accepted = 0;
 };
 
 namespace detail {

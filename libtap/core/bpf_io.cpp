@@ -140,10 +140,12 @@ Result<void> BpfBackend::write(std::span<const std::byte> frame)
 
 Result<Stats> BpfBackend::stats() const
 {
-	struct bpf_stat st {};
-	if (::ioctl(fd_.get(), BIOCGSTATS, &st) < 0)
-		return sys_error(errno, "BIOCGSTATS");
-	return Stats{st.bs_recv, st.bs_drop};
+	// The 64-bit form: BIOCGSTATS's 32-bit counters wrap within minutes at
+	// line rate, and a wrapped drop count would hide losses.
+	struct bpf_stat64 st {};
+	if (::ioctl(fd_.get(), BIOCGSTATS64, &st) < 0)
+		return sys_error(errno, "BIOCGSTATS64");
+	return Stats{st.bs_recv, st.bs_drop, st.bs_capt};
 }
 
 Result<void> BpfBackend::set_filter(const Filter &filter)

@@ -21,6 +21,13 @@ bpf_stat stats(int fd)
 	return st;
 }
 
+bpf_stat64 stats64(int fd)
+{
+	bpf_stat64 st{};
+	EXPECT_EQ(ioctl(fd, BIOCGSTATS64, &st), 0);
+	return st;
+}
+
 uint32_t seq_of(const Bytes &f)
 {
 	uint32_t s;
@@ -48,6 +55,11 @@ TEST(Buffer, StalledReaderLosesExactlyWhatDoesNotFitAndDropCountsIt)
 	bpf_stat st = stats(bpf.get());
 	EXPECT_EQ(st.bs_recv, offered);
 	EXPECT_EQ(st.bs_drop, offered - 2 * per_buffer);
+	// The 64-bit counters agree, and every frame passed the (absent) filter.
+	bpf_stat64 st64 = stats64(bpf.get());
+	EXPECT_EQ(st64.bs_recv, offered);
+	EXPECT_EQ(st64.bs_drop, offered - 2 * per_buffer);
+	EXPECT_EQ(st64.bs_capt, offered);
 
 	set_nonblock(bpf.get());
 	Bytes buf(4096);
@@ -135,6 +147,7 @@ TEST(Buffer, FlushDiscardsRecordsAndZeroesCounters)
 	bpf_stat st = stats(bpf.get());
 	EXPECT_EQ(st.bs_recv, 0u);
 	EXPECT_EQ(st.bs_drop, 0u);
+	EXPECT_EQ(stats64(bpf.get()).bs_capt, 0u);
 	ASSERT_EQ(ioctl(bpf.get(), FIONREAD, &pending), 0);
 	EXPECT_EQ(pending, 0);
 	set_nonblock(bpf.get());
@@ -157,5 +170,8 @@ TEST(Buffer, StatsCountOfferedFramesIncludingRejectedOnes)
 	bpf_stat st = stats(bpf.get());
 	EXPECT_EQ(st.bs_recv, 12u);
 	EXPECT_EQ(st.bs_drop, 0u) << "rejected frames are not drops";
+	bpf_stat64 st64 = stats64(bpf.get());
+	EXPECT_EQ(st64.bs_recv, 12u);
+	EXPECT_EQ(st64.bs_capt, 0u) << "the filter accepted none";
 	EXPECT_TRUE(read_all(bpf.get(), 100ms).empty());
 }

@@ -33,7 +33,7 @@ TEST(Ioctl, BadPointersGiveEfaultForEveryPointerArgument)
 	Fd fresh(open("/dev/bpf", O_RDWR));
 	Unmapped bad;
 	for (unsigned long cmd : {BIOCGBLEN, BIOCGDLT, BIOCGETIF, BIOCGRTIMEOUT, BIOCSRTIMEOUT,
-				  BIOCGSTATS, BIOCIMMEDIATE, BIOCVERSION, BIOCGRSIG, BIOCSRSIG,
+				  BIOCGSTATS, BIOCGSTATS64, BIOCIMMEDIATE, BIOCVERSION, BIOCGRSIG, BIOCSRSIG,
 				  BIOCGHDRCMPLT, BIOCSHDRCMPLT, BIOCGDIRECTION, BIOCSDIRECTION,
 				  BIOCSDLT, BIOCGDLTLIST, BIOCSETF, BIOCSETFNR, BIOCSETWF,
 				  BIOCGTSTAMP, BIOCSTSTAMP, static_cast<unsigned long>(FIONREAD)})
@@ -147,6 +147,8 @@ TEST(Ioctl, LockedDescriptorRefusesAllButTheAllowList)
 	EXPECT_EQ(errno, EPERM);
 	bpf_stat st;
 	EXPECT_EQ(err_of(fd.get(), BIOCGSTATS, &st), 0);
+	bpf_stat64 st64;
+	EXPECT_EQ(err_of(fd.get(), BIOCGSTATS64, &st64), 0);
 	u = 1;
 	EXPECT_EQ(err_of(fd.get(), BIOCIMMEDIATE, &u), 0);
 	EXPECT_EQ(ioctl(fd.get(), BIOCFLUSH), 0);

@@ -72,22 +72,7 @@ TEST(Stress, DescriptorsChurnWhileTrafficFlowsAndInterfacesVanish)
 			bad_errno = e;
 	};
 
-	std::thread traffic([&] {
-		PacketSocket a(v.a());
-		Bytes f = frame(kTestType, 200, 0), tagged = vlan_frame(5, kTestType, 300, 1);
-		while (!stop) {
-			a.send(f);
-			a.send(tagged);
-		}
-	});
-	std::thread flapper([&] {
-		while (!stop) {
-			sh_status("ip link add bs2 type veth peer name bs3 2>/dev/null;"
-				  "ip link set bs2 up; ip link set bs3 up");
-			std::this_thread::sleep_for(30ms);
-			sh_status("ip link del bs2 2>/dev/null");
-		}
-	});
+	Turmoil turmoil(v.a(), "bs2", "bs3", 30ms);
 	auto churn = [&](unsigned seed) {
 		bpf_insn accept_vlan[] = {
 			BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 12),
@@ -129,8 +114,9 @@ TEST(Stress, DescriptorsChurnWhileTrafficFlowsAndInterfacesVanish)
 	std::thread c1(churn, 0), c2(churn, 1);
 	std::this_thread::sleep_for(8s);
 	stop = true;
-	for (auto *t : {&traffic, &flapper, &c1, &c2})
+	for (auto *t : {&c1, &c2})
 		t->join();
+	turmoil.stop();
 	EXPECT_EQ(bad_errno.load(), 0) << "an undocumented errno: " << strerror(bad_errno.load());
 	EXPECT_GT(cycles.load(), 20u);
 	std::printf("churn: %llu descriptor cycles in 8 s\n", (unsigned long long)cycles.load());

@@ -283,23 +283,7 @@ TEST(Fuzz, RandomCallsGetDocumentedErrnosAndLeaveTheModuleWorking)
 	fcntl(shared.get(), F_SETFL, fcntl(shared.get(), F_GETFL) | O_NONBLOCK);
 	std::atomic<bool> stop{false};
 
-	std::thread traffic([&] {
-		PacketSocket a(v.b());
-		Bytes f = frame(kTestType, 200, 0), tagged = vlan_frame(7, kTestType, 90, 1);
-		while (!stop) {
-			a.send(f);
-			a.send(tagged);
-			std::this_thread::sleep_for(200us);
-		}
-	});
-	std::thread flapper([&] {
-		while (!stop) {
-			sh_status("ip link add bf2 type veth peer name bf3 2>/dev/null;"
-				  "ip link set bf2 up; ip link set bf3 up");
-			std::this_thread::sleep_for(50ms);
-			sh_status("ip link del bf2 2>/dev/null");
-		}
-	});
+	Turmoil turmoil(v.b(), "bf2", "bf3", 50ms, 200us);
 
 	std::mutex mu;
 	std::string bad_call;
@@ -316,8 +300,9 @@ TEST(Fuzz, RandomCallsGetDocumentedErrnosAndLeaveTheModuleWorking)
 	std::thread w1(worker, seed), w2(worker, seed + 1), w3(worker, seed + 2);
 	std::this_thread::sleep_for(length);
 	stop = true;
-	for (auto *t : {&traffic, &flapper, &w1, &w2, &w3})
+	for (auto *t : {&w1, &w2, &w3})
 		t->join();
+	turmoil.stop();
 
 	EXPECT_EQ(bad_call, "") << "an errno the module does not document (seed " << seed << ")";
 	EXPECT_GT(calls.load(), 1000u);

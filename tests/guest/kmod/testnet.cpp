@@ -260,4 +260,37 @@ bool is_promisc(const std::string &ifname)
 
 void settle(std::chrono::milliseconds ms) { std::this_thread::sleep_for(ms); }
 
+Turmoil::Turmoil(const std::string &from, const std::string &flap, const std::string &flap_peer,
+		 std::chrono::milliseconds period, std::chrono::microseconds gap)
+{
+	traffic_ = std::thread([this, from, gap] {
+		PacketSocket out(from);
+		const Bytes plain = frame(kTestType, 200, 0), tagged = vlan_frame(5, kTestType, 300, 1);
+		while (!stop_) {
+			out.send(plain);
+			out.send(tagged);
+			if (gap.count())
+				std::this_thread::sleep_for(gap);
+		}
+	});
+	const std::string add = "ip link add " + flap + " type veth peer name " + flap_peer +
+				" 2>/dev/null; ip link set " + flap + " up; ip link set " + flap_peer + " up";
+	const std::string del = "ip link del " + flap + " 2>/dev/null";
+	flapper_ = std::thread([this, add, del, period] {
+		while (!stop_) {
+			sh_status(add);
+			std::this_thread::sleep_for(period);
+			sh_status(del);
+		}
+	});
+}
+
+void Turmoil::stop()
+{
+	stop_ = true;
+	for (auto *t : {&traffic_, &flapper_})
+		if (t->joinable())
+			t->join();
+}
+
 } // namespace testnet

@@ -3,10 +3,12 @@
 
 #include <net/bpf.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <span>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -92,6 +94,23 @@ std::string mac_of(const std::string &ifname);
 bool is_promisc(const std::string &ifname);
 
 void settle(std::chrono::milliseconds ms = std::chrono::milliseconds(200));
+
+// Background load for race tests, until stop() or destruction: frames
+// (plain and 802.1Q-tagged, `gap` apart) sent out of `from`, and a veth
+// pair `flap`/`flap_peer` added and deleted every `period`.
+class Turmoil {
+public:
+	Turmoil(const std::string &from, const std::string &flap, const std::string &flap_peer,
+		std::chrono::milliseconds period, std::chrono::microseconds gap = {});
+	Turmoil(const Turmoil &) = delete;
+	Turmoil &operator=(const Turmoil &) = delete;
+	~Turmoil() { stop(); }
+	void stop();
+
+private:
+	std::atomic<bool> stop_{false};
+	std::thread traffic_, flapper_;
+};
 
 constexpr uint16_t kTestType = 0x88b5;	// IEEE local experimental EtherType
 constexpr uint16_t kOtherType = 0x88b6;

@@ -1,7 +1,6 @@
 // Batch: the two ways to make one, and counting.
 #include <tap/batch.hpp>
 
-
 namespace tap {
 
 Result<Batch> Batch::parse(std::span<const std::byte> buffer, TimestampUnit unit)

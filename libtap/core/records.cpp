@@ -2,7 +2,6 @@
 // walk run to its end up front.
 #include <tap/records.hpp>
 
-
 namespace tap {
 namespace {
 

@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -15,9 +14,14 @@
 
 #include <tap/tap.hpp>
 
+#include "cli.hpp"
+
 #include "print.hpp"
 
 namespace {
+
+using tools::die;
+using tools::number;
 
 constexpr const char *usage_text =
 	"Usage: tapdump [-enpx] [-i IFACE] [-c COUNT] [-s SNAPLEN] [-B BUFSIZE_KIB]\n"
@@ -54,22 +58,6 @@ struct Args {
 	bool immediate = false;
 	tapdump::PrintOptions print;
 };
-
-[[noreturn]] void die(const std::string &message, int status = 1)
-{
-	std::fprintf(stderr, "tapdump: %s\n", message.c_str());
-	std::exit(status);
-}
-
-template <class T> T number(const char *text, const char *what)
-{
-	T value{};
-	const std::string_view s(text);
-	auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
-	if (ec != std::errc{} || end != s.data() + s.size())
-		die(std::string("invalid ") + what + " '" + text + "'");
-	return value;
-}
 
 Args parse_args(int argc, char **argv)
 {
@@ -317,6 +305,7 @@ int capture(const Args &a)
 
 int main(int argc, char **argv)
 {
+	tools::program = "tapdump";
 	const Args args = parse_args(argc, argv);
 	return args.read_file.empty() ? capture(args) : read_file(args);
 }

@@ -3,7 +3,6 @@
 #include <pcap/pcap.h>
 #include <signal.h>
 
-#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -15,7 +14,12 @@
 
 #include <tap/tap.hpp>
 
+#include "cli.hpp"
+
 namespace {
+
+using tools::die;
+using tools::number;
 
 constexpr const char *usage_text =
 	"Usage: tapinject -i IFACE [--count N] [--loop N] [--pps RATE] FILE\n"
@@ -29,22 +33,6 @@ constexpr const char *usage_text =
 	"  -p, --pps RATE         send at most RATE frames per second (default: no limit)\n"
 	"  -q, --quiet            print no per-error lines, only the summary\n"
 	"  -h, --help             this text\n";
-
-[[noreturn]] void die(const std::string &message)
-{
-	std::fprintf(stderr, "tapinject: %s\n", message.c_str());
-	std::exit(1);
-}
-
-template <class T> T number(const char *text, const char *what)
-{
-	T value{};
-	const std::size_t n = std::strlen(text);
-	auto [end, ec] = std::from_chars(text, text + n, value);
-	if (ec != std::errc{} || end != text + n)
-		die(std::string("invalid ") + what + " '" + text + "'");
-	return value;
-}
 
 struct Args {
 	std::string interface, file;
@@ -190,6 +178,7 @@ void send_paced(tap::Device &dev, std::span<const std::vector<std::byte>> frames
 
 int main(int argc, char **argv)
 {
+	tools::program = "tapinject";
 	const Args a = parse_args(argc, argv);
 	const Trace trace = load(a.file);
 

@@ -14,7 +14,7 @@
 
 #include "bpfdev.h"
 
-int bpf_buffers_alloc(struct bpf_d *d)
+int bpfdev_buffers_alloc(struct bpfdev_d *d)
 {
 	gfp_t gfp = GFP_KERNEL_ACCOUNT | __GFP_NOWARN;
 	u8 *a, *b;
@@ -40,10 +40,10 @@ int bpf_buffers_alloc(struct bpf_d *d)
  * Free the buffers once no read() is copying out of them. Only BIOCSBLEN can
  * race with a reader; at close none can run and this never waits.
  */
-int bpf_buffers_free(struct bpf_d *d)
+int bpfdev_buffers_free(struct bpfdev_d *d)
 {
 	u8 *s, *h, *f;
-	int err = bpf_wait_hold_idle(d);
+	int err = bpfdev_wait_hold_idle(d);
 
 	if (err)
 		return err;
@@ -66,7 +66,7 @@ int bpf_buffers_free(struct bpf_d *d)
  * Wait until no read() is copying the hold buffer out, and return with
  * d->lock held (BH off) so the caller can change the buffers.
  */
-int bpf_wait_hold_idle(struct bpf_d *d)
+int bpfdev_wait_hold_idle(struct bpfdev_d *d)
 {
 	spin_lock_bh(&d->lock);
 	while (d->hbuf_in_use) {
@@ -79,7 +79,7 @@ int bpf_wait_hold_idle(struct bpf_d *d)
 }
 
 /* Discard buffered records and zero the counters (FreeBSD reset_d). */
-void bpf_reset_locked(struct bpf_d *d)
+void bpfdev_reset_locked(struct bpfdev_d *d)
 {
 	if (d->hbuf) {
 		d->fbuf = d->hbuf;
@@ -88,10 +88,10 @@ void bpf_reset_locked(struct bpf_d *d)
 	}
 	d->slen = 0;
 	d->drops = 0;
-	bpf_stats_zero(d);
+	bpfdev_stats_zero(d);
 }
 
-void bpf_rotate_locked(struct bpf_d *d)
+void bpfdev_rotate_locked(struct bpfdev_d *d)
 {
 	d->hbuf = d->sbuf;
 	d->hlen = d->slen;
@@ -101,26 +101,26 @@ void bpf_rotate_locked(struct bpf_d *d)
 }
 
 /* Sum the per-CPU counters the tap keeps for d. */
-void bpf_stats_read(struct bpf_d *d, struct bpf_pcpu_stats *sum)
+void bpfdev_stats_read(struct bpfdev_d *d, struct bpfdev_pcpu_stats *sum)
 {
 	int cpu;
 
 	sum->recv = 0;
 	sum->match = 0;
 	for_each_possible_cpu(cpu) {
-		const struct bpf_pcpu_stats *s = per_cpu_ptr(d->stats, cpu);
+		const struct bpfdev_pcpu_stats *s = per_cpu_ptr(d->stats, cpu);
 
 		sum->recv += READ_ONCE(s->recv);
 		sum->match += READ_ONCE(s->match);
 	}
 }
 
-void bpf_stats_zero(struct bpf_d *d)
+void bpfdev_stats_zero(struct bpfdev_d *d)
 {
 	int cpu;
 
 	for_each_possible_cpu(cpu) {
-		struct bpf_pcpu_stats *s = per_cpu_ptr(d->stats, cpu);
+		struct bpfdev_pcpu_stats *s = per_cpu_ptr(d->stats, cpu);
 
 		WRITE_ONCE(s->recv, 0);
 		WRITE_ONCE(s->match, 0);
@@ -128,7 +128,7 @@ void bpf_stats_zero(struct bpf_d *d)
 }
 
 /* Copy the first len bytes of the wire frame, VLAN tag in place. */
-static void bpf_frame_copy(const struct bpf_frame *f, u8 *dst, unsigned int len)
+static void bpfdev_frame_copy(const struct bpfdev_frame *f, u8 *dst, unsigned int len)
 {
 	const unsigned int macs = 2 * ETH_ALEN;
 	const u8 *tag = (const u8 *)f->tag;
@@ -156,8 +156,8 @@ static void bpf_frame_copy(const struct bpf_frame *f, u8 *dst, unsigned int len)
 		memset(dst + macs + n, 0, len - macs - n);
 }
 
-static void bpf_write_header(struct bpf_d *d, u8 *at, const struct bpf_frame *f,
-			     unsigned int caplen, unsigned int hdrlen)
+static void bpfdev_write_header(struct bpfdev_d *d, u8 *at, const struct bpfdev_frame *f,
+				unsigned int caplen, unsigned int hdrlen)
 {
 	unsigned int fmt = BPF_T_FORMAT(d->tstamp);
 	u64 ns = f->real_ns;
@@ -199,8 +199,8 @@ static void bpf_write_header(struct bpf_d *d, u8 *at, const struct bpf_frame *f,
  * Store one record. Called with d->lock held and d attached with buffers.
  * Returns true when readers should be woken.
  */
-bool bpf_catch_locked(struct bpf_d *d, const struct bpf_frame *f,
-		      unsigned int snaplen)
+bool bpfdev_catch_locked(struct bpfdev_d *d, const struct bpfdev_frame *f,
+			 unsigned int snaplen)
 {
 	unsigned int hdrlen = d->bif->hdrlen;
 	unsigned int caplen = min(snaplen, f->len);
@@ -218,16 +218,16 @@ bool bpf_catch_locked(struct bpf_d *d, const struct bpf_frame *f,
 			d->drops++;
 			return false;
 		}
-		bpf_rotate_locked(d);
+		bpfdev_rotate_locked(d);
 		wake = true;
 		curlen = 0;
-	} else if (d->immediate || d->state == BPF_TIMED_OUT) {
+	} else if (d->immediate || d->state == BPFDEV_TIMED_OUT) {
 		wake = true;
 	}
 	if (curlen > d->slen)
 		memset(d->sbuf + d->slen, 0, curlen - d->slen);
-	bpf_write_header(d, d->sbuf + curlen, f, caplen, hdrlen);
-	bpf_frame_copy(f, d->sbuf + curlen + hdrlen, caplen);
+	bpfdev_write_header(d, d->sbuf + curlen, f, caplen, hdrlen);
+	bpfdev_frame_copy(f, d->sbuf + curlen + hdrlen, caplen);
 	d->slen = curlen + totlen;
 	return wake;
 }

@@ -15,7 +15,7 @@
  * (ancillary data, SKF_NET_OFF, SKF_LL_OFF). In BSD such a load is simply
  * out of bounds, which ends the program with 0: say exactly that.
  */
-static int bpf_bsd_loads(struct sock_filter *insns, unsigned int len)
+static int bpfdev_bsd_loads(struct sock_filter *insns, unsigned int len)
 {
 	unsigned int i;
 
@@ -35,34 +35,34 @@ static int bpf_bsd_loads(struct sock_filter *insns, unsigned int len)
 	return 0;
 }
 
-static void bpf_filter_free_rcu(struct rcu_head *head)
+static void bpfdev_filter_free_rcu(struct rcu_head *head)
 {
-	struct bpf_filter *f = container_of(head, struct bpf_filter, rcu);
+	struct bpfdev_filter *f = container_of(head, struct bpfdev_filter, rcu);
 
 	bpf_prog_destroy(f->prog);
 	kfree(f);
-	atomic_dec(&bpf_live_filters);
+	atomic_dec(&bpfdev_live_filters);
 }
 
-static struct bpf_filter *bpf_filter_load(const struct bpf_program *p)
+static struct bpfdev_filter *bpfdev_filter_load(const struct bpf_program *p)
 {
 	struct sock_fprog fprog = {
 		.len = p->bf_len,
 		.filter = p->bf_insns,
 	};
-	struct bpf_filter *f;
+	struct bpfdev_filter *f;
 	int err;
 
 	BUILD_BUG_ON(sizeof(struct sock_filter) != 8);
 	f = kzalloc(sizeof(*f), GFP_KERNEL_ACCOUNT);
 	if (!f)
 		return ERR_PTR(-ENOMEM);
-	err = bpf_prog_create_from_user(&f->prog, &fprog, bpf_bsd_loads, false);
+	err = bpf_prog_create_from_user(&f->prog, &fprog, bpfdev_bsd_loads, false);
 	if (err) {
 		kfree(f);
 		return ERR_PTR(err == -EFAULT || err == -ENOMEM ? err : -EINVAL);
 	}
-	atomic_inc(&bpf_live_filters);
+	atomic_inc(&bpfdev_live_filters);
 	return f;
 }
 
@@ -70,11 +70,11 @@ static struct bpf_filter *bpf_filter_load(const struct bpf_program *p)
  * BIOCSETF, BIOCSETFNR, BIOCSETWF. A zero-length program removes the filter
  * (accept everything). Called with d->ioctl_lock held.
  */
-int bpf_filter_set(struct bpf_d *d, const struct bpf_program __user *uprog,
-		   bool write_filter, bool flush)
+int bpfdev_filter_set(struct bpfdev_d *d, const struct bpf_program __user *uprog,
+		      bool write_filter, bool flush)
 {
-	struct bpf_filter __rcu **slot = write_filter ? &d->wfilter : &d->rfilter;
-	struct bpf_filter *new = NULL, *old;
+	struct bpfdev_filter __rcu **slot = write_filter ? &d->wfilter : &d->rfilter;
+	struct bpfdev_filter *new = NULL, *old;
 	struct bpf_program p;
 	int err;
 
@@ -83,15 +83,15 @@ int bpf_filter_set(struct bpf_d *d, const struct bpf_program __user *uprog,
 	if (p.bf_len > BPF_MAXINSNS || (p.bf_len && !p.bf_insns))
 		return -EINVAL;
 	if (p.bf_len) {
-		new = bpf_filter_load(&p);
+		new = bpfdev_filter_load(&p);
 		if (IS_ERR(new))
 			return PTR_ERR(new);
 	}
 	if (flush) {
-		err = bpf_wait_hold_idle(d);
+		err = bpfdev_wait_hold_idle(d);
 		if (err) {
 			if (new)
-				bpf_filter_free_rcu(&new->rcu);
+				bpfdev_filter_free_rcu(&new->rcu);
 			return err;
 		}
 	} else {
@@ -99,24 +99,24 @@ int bpf_filter_set(struct bpf_d *d, const struct bpf_program __user *uprog,
 	}
 	old = rcu_replace_pointer(*slot, new, lockdep_is_held(&d->ioctl_lock));
 	if (flush)
-		bpf_reset_locked(d);
+		bpfdev_reset_locked(d);
 	spin_unlock_bh(&d->lock);
 	if (old)
-		call_rcu(&old->rcu, bpf_filter_free_rcu);
+		call_rcu(&old->rcu, bpfdev_filter_free_rcu);
 	return 0;
 }
 
 /* At close, after a grace period: no tap can see d any more. */
-void bpf_filters_free(struct bpf_d *d)
+void bpfdev_filters_free(struct bpfdev_d *d)
 {
-	struct bpf_filter *f;
+	struct bpfdev_filter *f;
 
 	f = rcu_dereference_protected(d->rfilter, 1);
 	if (f)
-		bpf_filter_free_rcu(&f->rcu);
+		bpfdev_filter_free_rcu(&f->rcu);
 	f = rcu_dereference_protected(d->wfilter, 1);
 	if (f)
-		bpf_filter_free_rcu(&f->rcu);
+		bpfdev_filter_free_rcu(&f->rcu);
 	RCU_INIT_POINTER(d->rfilter, NULL);
 	RCU_INIT_POINTER(d->wfilter, NULL);
 }

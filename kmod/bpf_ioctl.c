@@ -12,7 +12,7 @@
 
 #include "bpfdev.h"
 
-static bool bpf_lock_allows(unsigned int cmd)
+static bool bpfdev_lock_allows(unsigned int cmd)
 {
 	switch (cmd) {
 	case BIOCGBLEN:
@@ -39,36 +39,36 @@ static bool bpf_lock_allows(unsigned int cmd)
 	}
 }
 
-static int bpf_get_uint(unsigned long arg, unsigned int *val)
+static int bpfdev_get_uint(unsigned long arg, unsigned int *val)
 {
 	return get_user(*val, (unsigned int __user *)arg) ? -EFAULT : 0;
 }
 
-static int bpf_put_uint(unsigned long arg, unsigned int val)
+static int bpfdev_put_uint(unsigned long arg, unsigned int val)
 {
 	return put_user(val, (unsigned int __user *)arg) ? -EFAULT : 0;
 }
 
-static int bpf_ioc_sblen(struct bpf_d *d, unsigned long arg)
+static int bpfdev_ioc_sblen(struct bpfdev_d *d, unsigned long arg)
 {
 	unsigned int size;
 	int err;
 
-	if (bpf_get_uint(arg, &size))
+	if (bpfdev_get_uint(arg, &size))
 		return -EFAULT;
 	if (READ_ONCE(d->bif))
 		return -EINVAL;
 	size = clamp(size, (unsigned int)BPF_MINBUFSIZE,
-		     max_t(unsigned int, READ_ONCE(bpf_max_bufsize), BPF_MINBUFSIZE));
+		     max_t(unsigned int, READ_ONCE(bpfdev_max_bufsize), BPF_MINBUFSIZE));
 	/* Buffers from an earlier attachment are the wrong size now. */
-	err = bpf_buffers_free(d);
+	err = bpfdev_buffers_free(d);
 	if (err)
 		return err;
 	WRITE_ONCE(d->bufsize, size);
-	return bpf_put_uint(arg, size);
+	return bpfdev_put_uint(arg, size);
 }
 
-static int bpf_ioc_setif(struct bpf_d *d, unsigned long arg)
+static int bpfdev_ioc_setif(struct bpfdev_d *d, unsigned long arg)
 {
 	struct ifreq ifr;
 	int err;
@@ -77,14 +77,14 @@ static int bpf_ioc_setif(struct bpf_d *d, unsigned long arg)
 		return -EFAULT;
 	ifr.ifr_name[IFNAMSIZ - 1] = '\0';
 	if (!d->sbuf) {
-		err = bpf_buffers_alloc(d);
+		err = bpfdev_buffers_alloc(d);
 		if (err)
 			return err;
 	}
-	return bpf_attach(d, ifr.ifr_name);
+	return bpfdev_attach(d, ifr.ifr_name);
 }
 
-static int bpf_ioc_getif(struct bpf_d *d, unsigned long arg)
+static int bpfdev_ioc_getif(struct bpfdev_d *d, unsigned long arg)
 {
 	struct ifreq ifr = {};
 	int err = 0;
@@ -100,7 +100,7 @@ static int bpf_ioc_getif(struct bpf_d *d, unsigned long arg)
 	return copy_to_user((void __user *)arg, &ifr, sizeof(ifr)) ? -EFAULT : 0;
 }
 
-static int bpf_ioc_dlt(struct bpf_d *d, unsigned int *dlt)
+static int bpfdev_ioc_dlt(struct bpfdev_d *d, unsigned int *dlt)
 {
 	int err = 0;
 
@@ -114,17 +114,17 @@ static int bpf_ioc_dlt(struct bpf_d *d, unsigned int *dlt)
 }
 
 /* Each interface offers exactly one link type: only it can be selected. */
-static int bpf_ioc_sdlt(struct bpf_d *d, unsigned int want)
+static int bpfdev_ioc_sdlt(struct bpfdev_d *d, unsigned int want)
 {
 	unsigned int dlt;
-	int err = bpf_ioc_dlt(d, &dlt);
+	int err = bpfdev_ioc_dlt(d, &dlt);
 
 	if (err)
 		return err;
 	return want == dlt ? 0 : -EINVAL;
 }
 
-static int bpf_ioc_gdltlist(struct bpf_d *d, unsigned long arg)
+static int bpfdev_ioc_gdltlist(struct bpfdev_d *d, unsigned long arg)
 {
 	struct bpf_dltlist __user *ulist = (void __user *)arg;
 	struct bpf_dltlist list;
@@ -133,7 +133,7 @@ static int bpf_ioc_gdltlist(struct bpf_d *d, unsigned long arg)
 
 	if (copy_from_user(&list, ulist, sizeof(list)))
 		return -EFAULT;
-	err = bpf_ioc_dlt(d, &dlt);
+	err = bpfdev_ioc_dlt(d, &dlt);
 	if (err)
 		return err;
 	/* Each interface offers exactly one link type. */
@@ -146,7 +146,7 @@ static int bpf_ioc_gdltlist(struct bpf_d *d, unsigned long arg)
 	return put_user(1U, &ulist->bfl_len) ? -EFAULT : 0;
 }
 
-static int bpf_ioc_srtimeout(struct bpf_d *d, unsigned long arg)
+static int bpfdev_ioc_srtimeout(struct bpfdev_d *d, unsigned long arg)
 {
 	struct __kernel_old_timeval tv;
 	struct timespec64 ts;
@@ -168,39 +168,39 @@ static int bpf_ioc_srtimeout(struct bpf_d *d, unsigned long arg)
 	return 0;
 }
 
-static void bpf_stats64(struct bpf_d *d, struct bpf_stat64 *st)
+static void bpfdev_stats64(struct bpfdev_d *d, struct bpf_stat64 *st)
 {
-	struct bpf_pcpu_stats sum;
+	struct bpfdev_pcpu_stats sum;
 
 	spin_lock_bh(&d->lock);
 	st->bs_drop = d->drops;
 	spin_unlock_bh(&d->lock);
-	bpf_stats_read(d, &sum);
+	bpfdev_stats_read(d, &sum);
 	st->bs_recv = sum.recv;
 	st->bs_capt = sum.match;
 }
 
 /* BSD's 32-bit counters wrap, as they do on the BSDs; BIOCGSTATS64 does not. */
-static int bpf_ioc_stats(struct bpf_d *d, unsigned long arg)
+static int bpfdev_ioc_stats(struct bpfdev_d *d, unsigned long arg)
 {
 	struct bpf_stat64 st64;
 	struct bpf_stat st;
 
-	bpf_stats64(d, &st64);
+	bpfdev_stats64(d, &st64);
 	st.bs_recv = (unsigned int)st64.bs_recv;
 	st.bs_drop = (unsigned int)st64.bs_drop;
 	return copy_to_user((void __user *)arg, &st, sizeof(st)) ? -EFAULT : 0;
 }
 
-static int bpf_ioc_stats64(struct bpf_d *d, unsigned long arg)
+static int bpfdev_ioc_stats64(struct bpfdev_d *d, unsigned long arg)
 {
 	struct bpf_stat64 st;
 
-	bpf_stats64(d, &st);
+	bpfdev_stats64(d, &st);
 	return copy_to_user((void __user *)arg, &st, sizeof(st)) ? -EFAULT : 0;
 }
 
-static int bpf_ioc_promisc(struct bpf_d *d)
+static int bpfdev_ioc_promisc(struct bpfdev_d *d)
 {
 	int err = 0;
 
@@ -216,18 +216,18 @@ static int bpf_ioc_promisc(struct bpf_d *d)
 	return err;
 }
 
-static int bpf_ioc_flush(struct bpf_d *d)
+static int bpfdev_ioc_flush(struct bpfdev_d *d)
 {
-	int err = bpf_wait_hold_idle(d);
+	int err = bpfdev_wait_hold_idle(d);
 
 	if (err)
 		return err;
-	bpf_reset_locked(d);
+	bpfdev_reset_locked(d);
 	spin_unlock_bh(&d->lock);
 	return 0;
 }
 
-static int bpf_ioc_nread(struct bpf_d *d, unsigned long arg)
+static int bpfdev_ioc_nread(struct bpfdev_d *d, unsigned long arg)
 {
 	int n;
 
@@ -237,8 +237,8 @@ static int bpf_ioc_nread(struct bpf_d *d, unsigned long arg)
 	return put_user(n, (int __user *)arg) ? -EFAULT : 0;
 }
 
-static long bpf_ioctl_locked(struct file *file, struct bpf_d *d, unsigned int cmd,
-			     unsigned long arg)
+static long bpfdev_ioctl_locked(struct file *file, struct bpfdev_d *d, unsigned int cmd,
+				unsigned long arg)
 {
 	struct bpf_version version = { BPF_MAJOR_VERSION, BPF_MINOR_VERSION };
 	unsigned int val;
@@ -246,43 +246,43 @@ static long bpf_ioctl_locked(struct file *file, struct bpf_d *d, unsigned int cm
 
 	switch (cmd) {
 	case BIOCGBLEN:
-		return bpf_put_uint(arg, READ_ONCE(d->bufsize));
+		return bpfdev_put_uint(arg, READ_ONCE(d->bufsize));
 	case BIOCSBLEN:
-		return bpf_ioc_sblen(d, arg);
+		return bpfdev_ioc_sblen(d, arg);
 	case BIOCSETF:
-		return bpf_filter_set(d, (void __user *)arg, false, true);
+		return bpfdev_filter_set(d, (void __user *)arg, false, true);
 	case BIOCSETFNR:
-		return bpf_filter_set(d, (void __user *)arg, false, false);
+		return bpfdev_filter_set(d, (void __user *)arg, false, false);
 	case BIOCSETWF:
-		return bpf_filter_set(d, (void __user *)arg, true, false);
+		return bpfdev_filter_set(d, (void __user *)arg, true, false);
 	case BIOCFLUSH:
-		return bpf_ioc_flush(d);
+		return bpfdev_ioc_flush(d);
 	case BIOCPROMISC:
-		return bpf_ioc_promisc(d);
+		return bpfdev_ioc_promisc(d);
 	case BIOCGDLT:
-		err = bpf_ioc_dlt(d, &val);
-		return err ? err : bpf_put_uint(arg, val);
+		err = bpfdev_ioc_dlt(d, &val);
+		return err ? err : bpfdev_put_uint(arg, val);
 	case BIOCSDLT:
-		if (bpf_get_uint(arg, &val))
+		if (bpfdev_get_uint(arg, &val))
 			return -EFAULT;
-		return bpf_ioc_sdlt(d, val);
+		return bpfdev_ioc_sdlt(d, val);
 	case BIOCGDLTLIST:
-		return bpf_ioc_gdltlist(d, arg);
+		return bpfdev_ioc_gdltlist(d, arg);
 	case BIOCGETIF:
-		return bpf_ioc_getif(d, arg);
+		return bpfdev_ioc_getif(d, arg);
 	case BIOCSETIF:
-		return bpf_ioc_setif(d, arg);
+		return bpfdev_ioc_setif(d, arg);
 	case BIOCSRTIMEOUT:
-		return bpf_ioc_srtimeout(d, arg);
+		return bpfdev_ioc_srtimeout(d, arg);
 	case BIOCGRTIMEOUT:
 		return copy_to_user((void __user *)arg, &d->rtout_tv,
 				    sizeof(d->rtout_tv)) ? -EFAULT : 0;
 	case BIOCGSTATS:
-		return bpf_ioc_stats(d, arg);
+		return bpfdev_ioc_stats(d, arg);
 	case BIOCGSTATS64:
-		return bpf_ioc_stats64(d, arg);
+		return bpfdev_ioc_stats64(d, arg);
 	case BIOCIMMEDIATE:
-		if (bpf_get_uint(arg, &val))
+		if (bpfdev_get_uint(arg, &val))
 			return -EFAULT;
 		WRITE_ONCE(d->immediate, !!val);
 		return 0;
@@ -290,9 +290,9 @@ static long bpf_ioctl_locked(struct file *file, struct bpf_d *d, unsigned int cm
 		return copy_to_user((void __user *)arg, &version, sizeof(version)) ?
 		       -EFAULT : 0;
 	case BIOCGRSIG:
-		return bpf_put_uint(arg, READ_ONCE(file->f_owner.signum) ?: SIGIO);
+		return bpfdev_put_uint(arg, READ_ONCE(file->f_owner.signum) ?: SIGIO);
 	case BIOCSRSIG:
-		if (bpf_get_uint(arg, &val))
+		if (bpfdev_get_uint(arg, &val))
 			return -EFAULT;
 		if (!val || val >= _NSIG)
 			return -EINVAL;
@@ -300,25 +300,25 @@ static long bpf_ioctl_locked(struct file *file, struct bpf_d *d, unsigned int cm
 		WRITE_ONCE(file->f_owner.signum, val);
 		return 0;
 	case BIOCGHDRCMPLT:
-		return bpf_put_uint(arg, d->hdrcmplt);
+		return bpfdev_put_uint(arg, d->hdrcmplt);
 	case BIOCSHDRCMPLT:
-		if (bpf_get_uint(arg, &val))
+		if (bpfdev_get_uint(arg, &val))
 			return -EFAULT;
 		d->hdrcmplt = !!val;
 		return 0;
 	case BIOCGDIRECTION:
-		return bpf_put_uint(arg, READ_ONCE(d->direction));
+		return bpfdev_put_uint(arg, READ_ONCE(d->direction));
 	case BIOCSDIRECTION:
-		if (bpf_get_uint(arg, &val))
+		if (bpfdev_get_uint(arg, &val))
 			return -EFAULT;
 		if (val > BPF_D_OUT)
 			return -EINVAL;
 		WRITE_ONCE(d->direction, val);
 		return 0;
 	case BIOCGTSTAMP:
-		return bpf_put_uint(arg, d->tstamp);
+		return bpfdev_put_uint(arg, d->tstamp);
 	case BIOCSTSTAMP:
-		if (bpf_get_uint(arg, &val))
+		if (bpfdev_get_uint(arg, &val))
 			return -EFAULT;
 		if (!BPF_T_VALID(val))
 			return -EINVAL;
@@ -330,37 +330,37 @@ static long bpf_ioctl_locked(struct file *file, struct bpf_d *d, unsigned int cm
 		d->locked = true;
 		return 0;
 	case BIOCGETBUFMODE:
-		return bpf_put_uint(arg, BPF_BUFMODE_BUFFER);
+		return bpfdev_put_uint(arg, BPF_BUFMODE_BUFFER);
 	case BIOCSETBUFMODE:
 		/* Zero-copy buffers are not offered: FreeBSD with them disabled. */
-		if (bpf_get_uint(arg, &val))
+		if (bpfdev_get_uint(arg, &val))
 			return -EFAULT;
 		return val == BPF_BUFMODE_BUFFER ? 0 : -EINVAL;
 	case FIONREAD:
-		return bpf_ioc_nread(d, arg);
+		return bpfdev_ioc_nread(d, arg);
 	default:
 		return -EINVAL;
 	}
 }
 
-long bpf_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+long bpfdev_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
-	struct bpf_d *d = file->private_data;
+	struct bpfdev_d *d = file->private_data;
 	long ret;
 
 	if (mutex_lock_interruptible(&d->ioctl_lock))
 		return -EINTR;
-	if (d->locked && !bpf_lock_allows(cmd)) {
+	if (d->locked && !bpfdev_lock_allows(cmd)) {
 		ret = -EPERM;
 		goto out;
 	}
 	/* As FreeBSD: any ioctl cancels a pending poll() read timeout. */
 	spin_lock_bh(&d->lock);
-	if (d->state == BPF_WAITING)
+	if (d->state == BPFDEV_WAITING)
 		del_timer(&d->timer);
-	d->state = BPF_IDLE;
+	d->state = BPFDEV_IDLE;
 	spin_unlock_bh(&d->lock);
-	ret = bpf_ioctl_locked(file, d, cmd, arg);
+	ret = bpfdev_ioctl_locked(file, d, cmd, arg);
 out:
 	mutex_unlock(&d->ioctl_lock);
 	return ret;

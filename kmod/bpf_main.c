@@ -15,32 +15,32 @@
 
 #include "bpfdev.h"
 
-unsigned int bpf_max_bufsize = BPF_MAXBUFSIZE;
-module_param_named(max_bufsize, bpf_max_bufsize, uint, 0644);
+unsigned int bpfdev_max_bufsize = BPF_MAXBUFSIZE;
+module_param_named(max_bufsize, bpfdev_max_bufsize, uint, 0644);
 MODULE_PARM_DESC(max_bufsize, "Largest buffer BIOCSBLEN grants, bytes (default 16 MiB)");
 
-unsigned int bpf_default_bufsize = 32768;
-module_param_named(default_bufsize, bpf_default_bufsize, uint, 0644);
+unsigned int bpfdev_default_bufsize = 32768;
+module_param_named(default_bufsize, bpfdev_default_bufsize, uint, 0644);
 MODULE_PARM_DESC(default_bufsize, "Buffer size before BIOCSBLEN, bytes (default 32768)");
 
 static unsigned int max_devices = 256;
 module_param(max_devices, uint, 0444);
 MODULE_PARM_DESC(max_devices, "Number of /dev/bpfN nodes that may be created (default 256)");
 
-static dev_t bpf_devt;
-static struct cdev bpf_cdev;
-static struct class *bpf_class;
-static DEFINE_MUTEX(bpf_units_lock);	/* node creation */
-static unsigned int bpf_units_created;
-static unsigned long *bpf_units_busy;
+static dev_t bpfdev_devt;
+static struct cdev bpfdev_cdev;
+static struct class *bpfdev_class;
+static DEFINE_MUTEX(bpfdev_units_lock);	/* node creation */
+static unsigned int bpfdev_units_created;
+static unsigned long *bpfdev_units_busy;
 
-static struct bpf_d *bpf_d_alloc(int unit)
+static struct bpfdev_d *bpfdev_d_alloc(int unit)
 {
-	struct bpf_d *d = kzalloc(sizeof(*d), GFP_KERNEL_ACCOUNT);
+	struct bpfdev_d *d = kzalloc(sizeof(*d), GFP_KERNEL_ACCOUNT);
 
 	if (!d)
 		return NULL;
-	d->stats = alloc_percpu(struct bpf_pcpu_stats);
+	d->stats = alloc_percpu(struct bpfdev_pcpu_stats);
 	if (!d->stats) {
 		kfree(d);
 		return NULL;
@@ -49,88 +49,88 @@ static struct bpf_d *bpf_d_alloc(int unit)
 	spin_lock_init(&d->lock);
 	INIT_LIST_HEAD(&d->bif_node);
 	init_waitqueue_head(&d->wait);
-	timer_setup(&d->timer, bpf_timeout_fn, 0);
-	d->bufsize = clamp(bpf_default_bufsize, BPF_MINBUFSIZE, bpf_max_bufsize);
+	timer_setup(&d->timer, bpfdev_timeout_fn, 0);
+	d->bufsize = clamp(bpfdev_default_bufsize, BPF_MINBUFSIZE, bpfdev_max_bufsize);
 	d->direction = BPF_D_INOUT;
 	d->unit = unit;
 	d->net = get_net(current->nsproxy->net_ns);
 	return d;
 }
 
-static int bpf_open_common(struct file *file, int unit)
+static int bpfdev_open_common(struct file *file, int unit)
 {
-	struct bpf_d *d = bpf_d_alloc(unit);
+	struct bpfdev_d *d = bpfdev_d_alloc(unit);
 
 	if (!d)
 		return -ENOMEM;
 	file->private_data = d;
 	stream_open(file_inode(file), file);
-	bpf_proc_add(d);
+	bpfdev_proc_add(d);
 	return 0;
 }
 
-static int bpf_open_clone(struct inode *inode, struct file *file)
+static int bpfdev_open_clone(struct inode *inode, struct file *file)
 {
-	return bpf_open_common(file, -1);
+	return bpfdev_open_common(file, -1);
 }
 
 /* Opening the highest node creates the next, so an open loop never sees ENOENT. */
-static void bpf_unit_grow(unsigned int unit)
+static void bpfdev_unit_grow(unsigned int unit)
 {
 	struct device *dev;
 
-	mutex_lock(&bpf_units_lock);
-	if (unit + 1 == bpf_units_created && bpf_units_created < max_devices) {
-		dev = device_create(bpf_class, NULL, MKDEV(MAJOR(bpf_devt), unit + 1),
+	mutex_lock(&bpfdev_units_lock);
+	if (unit + 1 == bpfdev_units_created && bpfdev_units_created < max_devices) {
+		dev = device_create(bpfdev_class, NULL, MKDEV(MAJOR(bpfdev_devt), unit + 1),
 				    NULL, "bpf%u", unit + 1);
 		if (!IS_ERR(dev))
-			bpf_units_created++;
+			bpfdev_units_created++;
 	}
-	mutex_unlock(&bpf_units_lock);
+	mutex_unlock(&bpfdev_units_lock);
 }
 
-static int bpf_open_unit(struct inode *inode, struct file *file)
+static int bpfdev_open_unit(struct inode *inode, struct file *file)
 {
 	unsigned int unit = iminor(inode);
 	int err;
 
 	if (unit >= max_devices)
 		return -ENXIO;
-	if (test_and_set_bit(unit, bpf_units_busy))
+	if (test_and_set_bit(unit, bpfdev_units_busy))
 		return -EBUSY;
-	err = bpf_open_common(file, unit);
+	err = bpfdev_open_common(file, unit);
 	if (err) {
-		clear_bit(unit, bpf_units_busy);
+		clear_bit(unit, bpfdev_units_busy);
 		return err;
 	}
-	bpf_unit_grow(unit);
+	bpfdev_unit_grow(unit);
 	return 0;
 }
 
-static int bpf_release(struct inode *inode, struct file *file)
+static int bpfdev_release(struct inode *inode, struct file *file)
 {
-	struct bpf_d *d = file->private_data;
+	struct bpfdev_d *d = file->private_data;
 
-	bpf_proc_del(d);
+	bpfdev_proc_del(d);
 	rtnl_lock();
-	bpf_detach(d);
+	bpfdev_detach(d);
 	rtnl_unlock();
 	/* The tap may still hold d inside an RCU section. */
 	synchronize_net();
 	del_timer_sync(&d->timer);
-	bpf_filters_free(d);
-	bpf_buffers_free(d);
+	bpfdev_filters_free(d);
+	bpfdev_buffers_free(d);
 	free_percpu(d->stats);
 	put_net(d->net);
 	if (d->unit >= 0)
-		clear_bit(d->unit, bpf_units_busy);
+		clear_bit(d->unit, bpfdev_units_busy);
 	kfree(d);
 	return 0;
 }
 
-static int bpf_fasync(int fd, struct file *file, int on)
+static int bpfdev_fasync(int fd, struct file *file, int on)
 {
-	struct bpf_d *d = file->private_data;
+	struct bpfdev_d *d = file->private_data;
 
 	return fasync_helper(fd, file, on, &d->fasync);
 }
@@ -138,124 +138,124 @@ static int bpf_fasync(int fd, struct file *file, int on)
 #define BPF_FOPS(openfn) {				\
 	.owner = THIS_MODULE,				\
 	.open = openfn,					\
-	.release = bpf_release,				\
-	.read = bpf_read,				\
-	.write = bpf_write,				\
-	.poll = bpf_poll,				\
-	.unlocked_ioctl = bpf_ioctl,			\
-	.fasync = bpf_fasync,				\
+	.release = bpfdev_release,				\
+	.read = bpfdev_read,				\
+	.write = bpfdev_write,				\
+	.poll = bpfdev_poll,				\
+	.unlocked_ioctl = bpfdev_ioctl,			\
+	.fasync = bpfdev_fasync,				\
 	.llseek = no_llseek,				\
 }
 
-static const struct file_operations bpf_clone_fops = BPF_FOPS(bpf_open_clone);
-static const struct file_operations bpf_unit_fops = BPF_FOPS(bpf_open_unit);
+static const struct file_operations bpfdev_clone_fops = BPF_FOPS(bpfdev_open_clone);
+static const struct file_operations bpfdev_unit_fops = BPF_FOPS(bpfdev_open_unit);
 
-static struct miscdevice bpf_misc = {
+static struct miscdevice bpfdev_misc = {
 	.minor = MISC_DYNAMIC_MINOR,
 	.name = "bpf",
-	.fops = &bpf_clone_fops,
+	.fops = &bpfdev_clone_fops,
 	.mode = 0600,
 };
 
-static char *bpf_devnode(struct device *dev, umode_t *mode)
+static char *bpfdev_devnode(struct device *dev, umode_t *mode)
 {
 	if (mode)
 		*mode = 0600;
 	return NULL;
 }
 
-static int __init bpf_units_init(void)
+static int __init bpfdev_units_init(void)
 {
 	struct device *dev;
 	int err;
 
 	if (!max_devices)
 		return 0;
-	bpf_units_busy = bitmap_zalloc(max_devices, GFP_KERNEL);
-	if (!bpf_units_busy)
+	bpfdev_units_busy = bitmap_zalloc(max_devices, GFP_KERNEL);
+	if (!bpfdev_units_busy)
 		return -ENOMEM;
-	err = alloc_chrdev_region(&bpf_devt, 0, max_devices, "bpf");
+	err = alloc_chrdev_region(&bpfdev_devt, 0, max_devices, "bpf");
 	if (err)
 		goto free_bitmap;
-	cdev_init(&bpf_cdev, &bpf_unit_fops);
-	bpf_cdev.owner = THIS_MODULE;
-	err = cdev_add(&bpf_cdev, bpf_devt, max_devices);
+	cdev_init(&bpfdev_cdev, &bpfdev_unit_fops);
+	bpfdev_cdev.owner = THIS_MODULE;
+	err = cdev_add(&bpfdev_cdev, bpfdev_devt, max_devices);
 	if (err)
 		goto free_region;
-	bpf_class = class_create(THIS_MODULE, "bpf");
-	if (IS_ERR(bpf_class)) {
-		err = PTR_ERR(bpf_class);
+	bpfdev_class = class_create(THIS_MODULE, "bpf");
+	if (IS_ERR(bpfdev_class)) {
+		err = PTR_ERR(bpfdev_class);
 		goto del_cdev;
 	}
-	bpf_class->devnode = bpf_devnode;
-	dev = device_create(bpf_class, NULL, bpf_devt, NULL, "bpf0");
+	bpfdev_class->devnode = bpfdev_devnode;
+	dev = device_create(bpfdev_class, NULL, bpfdev_devt, NULL, "bpf0");
 	if (IS_ERR(dev)) {
 		err = PTR_ERR(dev);
 		goto destroy_class;
 	}
-	bpf_units_created = 1;
+	bpfdev_units_created = 1;
 	return 0;
 
 destroy_class:
-	class_destroy(bpf_class);
+	class_destroy(bpfdev_class);
 del_cdev:
-	cdev_del(&bpf_cdev);
+	cdev_del(&bpfdev_cdev);
 free_region:
-	unregister_chrdev_region(bpf_devt, max_devices);
+	unregister_chrdev_region(bpfdev_devt, max_devices);
 free_bitmap:
-	bitmap_free(bpf_units_busy);
+	bitmap_free(bpfdev_units_busy);
 	return err;
 }
 
-static void bpf_units_exit(void)
+static void bpfdev_units_exit(void)
 {
 	unsigned int i;
 
 	if (!max_devices)
 		return;
-	for (i = 0; i < bpf_units_created; i++)
-		device_destroy(bpf_class, MKDEV(MAJOR(bpf_devt), i));
-	class_destroy(bpf_class);
-	cdev_del(&bpf_cdev);
-	unregister_chrdev_region(bpf_devt, max_devices);
-	bitmap_free(bpf_units_busy);
+	for (i = 0; i < bpfdev_units_created; i++)
+		device_destroy(bpfdev_class, MKDEV(MAJOR(bpfdev_devt), i));
+	class_destroy(bpfdev_class);
+	cdev_del(&bpfdev_cdev);
+	unregister_chrdev_region(bpfdev_devt, max_devices);
+	bitmap_free(bpfdev_units_busy);
 }
 
 static int __init bpfdev_init(void)
 {
 	int err;
 
-	if (bpf_max_bufsize < BPF_MINBUFSIZE)
-		bpf_max_bufsize = BPF_MINBUFSIZE;
-	err = bpf_tap_init();
+	if (bpfdev_max_bufsize < BPF_MINBUFSIZE)
+		bpfdev_max_bufsize = BPF_MINBUFSIZE;
+	err = bpfdev_tap_init();
 	if (err)
 		return err;
-	err = bpf_proc_init();
+	err = bpfdev_proc_init();
 	if (err)
 		goto tap_exit;
-	err = misc_register(&bpf_misc);
+	err = misc_register(&bpfdev_misc);
 	if (err)
 		goto proc_exit;
-	err = bpf_units_init();
+	err = bpfdev_units_init();
 	if (err)
 		goto misc_exit;
 	return 0;
 
 misc_exit:
-	misc_deregister(&bpf_misc);
+	misc_deregister(&bpfdev_misc);
 proc_exit:
-	bpf_proc_exit();
+	bpfdev_proc_exit();
 tap_exit:
-	bpf_tap_exit();
+	bpfdev_tap_exit();
 	return err;
 }
 
 static void __exit bpfdev_exit(void)
 {
-	bpf_units_exit();
-	misc_deregister(&bpf_misc);
-	bpf_proc_exit();
-	bpf_tap_exit();
+	bpfdev_units_exit();
+	misc_deregister(&bpfdev_misc);
+	bpfdev_proc_exit();
+	bpfdev_tap_exit();
 }
 
 module_init(bpfdev_init);

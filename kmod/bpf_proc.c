@@ -12,33 +12,33 @@
 
 #include "bpfdev.h"
 
-static LIST_HEAD(bpf_d_list);
-static DEFINE_MUTEX(bpf_d_list_lock);
-atomic_t bpf_live_ifs = ATOMIC_INIT(0);
-atomic_t bpf_live_filters = ATOMIC_INIT(0);
+static LIST_HEAD(bpfdev_d_list);
+static DEFINE_MUTEX(bpfdev_d_list_lock);
+atomic_t bpfdev_live_ifs = ATOMIC_INIT(0);
+atomic_t bpfdev_live_filters = ATOMIC_INIT(0);
 
-void bpf_proc_add(struct bpf_d *d)
+void bpfdev_proc_add(struct bpfdev_d *d)
 {
 	d->owner = get_task_pid(current, PIDTYPE_TGID);
-	mutex_lock(&bpf_d_list_lock);
-	list_add_tail(&d->all_node, &bpf_d_list);
-	mutex_unlock(&bpf_d_list_lock);
+	mutex_lock(&bpfdev_d_list_lock);
+	list_add_tail(&d->all_node, &bpfdev_d_list);
+	mutex_unlock(&bpfdev_d_list_lock);
 }
 
-void bpf_proc_del(struct bpf_d *d)
+void bpfdev_proc_del(struct bpfdev_d *d)
 {
-	mutex_lock(&bpf_d_list_lock);
+	mutex_lock(&bpfdev_d_list_lock);
 	list_del(&d->all_node);
-	mutex_unlock(&bpf_d_list_lock);
+	mutex_unlock(&bpfdev_d_list_lock);
 	put_pid(d->owner);
 }
 
-static const char *const bpf_dir_names[] = { "in", "inout", "out" };
+static const char *const bpfdev_dir_names[] = { "in", "inout", "out" };
 
-static void bpf_proc_show_d(struct seq_file *seq, struct bpf_d *d)
+static void bpfdev_proc_show_d(struct seq_file *seq, struct bpfdev_d *d)
 {
 	char ifname[IFNAMSIZ] = "-";
-	struct bpf_pcpu_stats sum;
+	struct bpfdev_pcpu_stats sum;
 	unsigned int bufsize;
 	u64 drops;
 
@@ -48,57 +48,57 @@ static void bpf_proc_show_d(struct seq_file *seq, struct bpf_d *d)
 	bufsize = d->bufsize;
 	drops = d->drops;
 	spin_unlock_bh(&d->lock);
-	bpf_stats_read(d, &sum);
+	bpfdev_stats_read(d, &sum);
 	seq_printf(seq, "%4d %7d %-15s %9u %12llu %12llu %12llu %-5s %s%s%s\n",
 		   d->unit, pid_vnr(d->owner), ifname, bufsize, sum.recv, sum.match, drops,
-		   bpf_dir_names[READ_ONCE(d->direction)],
+		   bpfdev_dir_names[READ_ONCE(d->direction)],
 		   READ_ONCE(d->immediate) ? "I" : "", d->promisc ? "P" : "",
 		   d->locked ? "L" : "");
 }
 
-static int bpf_proc_show(struct seq_file *seq, void *v)
+static int bpfdev_proc_show(struct seq_file *seq, void *v)
 {
 	struct net *net = seq_file_single_net(seq);
-	struct bpf_d *d;
+	struct bpfdev_d *d;
 	unsigned int count = 0;
 
-	mutex_lock(&bpf_d_list_lock);
-	list_for_each_entry(d, &bpf_d_list, all_node)
+	mutex_lock(&bpfdev_d_list_lock);
+	list_for_each_entry(d, &bpfdev_d_list, all_node)
 		count++;
 	if (net_eq(net, &init_net))
 		seq_printf(seq, "descriptors %u interfaces %d filters %d\n", count,
-			   atomic_read(&bpf_live_ifs), atomic_read(&bpf_live_filters));
+			   atomic_read(&bpfdev_live_ifs), atomic_read(&bpfdev_live_filters));
 	seq_puts(seq, "unit     pid interface         bufsize         recv        match         drop dir   flags\n");
-	list_for_each_entry(d, &bpf_d_list, all_node)
+	list_for_each_entry(d, &bpfdev_d_list, all_node)
 		if (net_eq(d->net, net))
-			bpf_proc_show_d(seq, d);
-	mutex_unlock(&bpf_d_list_lock);
+			bpfdev_proc_show_d(seq, d);
+	mutex_unlock(&bpfdev_d_list_lock);
 	return 0;
 }
 
-static int __net_init bpf_proc_net_init(struct net *net)
+static int __net_init bpfdev_proc_net_init(struct net *net)
 {
-	if (!proc_create_net_single("bpfdev", 0400, net->proc_net, bpf_proc_show, NULL))
+	if (!proc_create_net_single("bpfdev", 0400, net->proc_net, bpfdev_proc_show, NULL))
 		return -ENOMEM;
 	return 0;
 }
 
-static void __net_exit bpf_proc_net_exit(struct net *net)
+static void __net_exit bpfdev_proc_net_exit(struct net *net)
 {
 	remove_proc_entry("bpfdev", net->proc_net);
 }
 
-static struct pernet_operations bpf_proc_net_ops = {
-	.init = bpf_proc_net_init,
-	.exit = bpf_proc_net_exit,
+static struct pernet_operations bpfdev_proc_net_ops = {
+	.init = bpfdev_proc_net_init,
+	.exit = bpfdev_proc_net_exit,
 };
 
-int bpf_proc_init(void)
+int bpfdev_proc_init(void)
 {
-	return register_pernet_subsys(&bpf_proc_net_ops);
+	return register_pernet_subsys(&bpfdev_proc_net_ops);
 }
 
-void bpf_proc_exit(void)
+void bpfdev_proc_exit(void)
 {
-	unregister_pernet_subsys(&bpf_proc_net_ops);
+	unregister_pernet_subsys(&bpfdev_proc_net_ops);
 }

@@ -11,7 +11,7 @@
 
 #include "bpfdev.h"
 
-void bpf_wakeup(struct bpf_d *d)
+void bpfdev_wakeup(struct bpfdev_d *d)
 {
 	wake_up_interruptible(&d->wait);
 	if (d->fasync)
@@ -19,37 +19,37 @@ void bpf_wakeup(struct bpf_d *d)
 }
 
 /* Read-timeout timer armed by poll(): the store becomes readable when it fires. */
-void bpf_timeout_fn(struct timer_list *t)
+void bpfdev_timeout_fn(struct timer_list *t)
 {
-	struct bpf_d *d = from_timer(d, t, timer);
+	struct bpfdev_d *d = from_timer(d, t, timer);
 	bool wake = false;
 
 	spin_lock_bh(&d->lock);
-	if (d->state == BPF_WAITING) {
-		d->state = BPF_TIMED_OUT;
+	if (d->state == BPFDEV_WAITING) {
+		d->state = BPFDEV_TIMED_OUT;
 		wake = d->slen != 0;
 	}
 	spin_unlock_bh(&d->lock);
 	if (wake)
-		bpf_wakeup(d);
+		bpfdev_wakeup(d);
 }
 
-static bool bpf_hold_ready(struct bpf_d *d)
+static bool bpfdev_hold_ready(struct bpfdev_d *d)
 {
 	return d->hbuf && !d->hbuf_in_use;
 }
 
 /* Lockless check for the wait loop; re-checked under the lock. */
-static bool bpf_read_wake_cond(struct bpf_d *d)
+static bool bpfdev_read_wake_cond(struct bpfdev_d *d)
 {
 	return (READ_ONCE(d->hbuf) && !READ_ONCE(d->hbuf_in_use)) ||
 	       !READ_ONCE(d->bif) ||
 	       (READ_ONCE(d->immediate) && READ_ONCE(d->slen));
 }
 
-ssize_t bpf_read(struct file *file, char __user *buf, size_t count, loff_t *pos)
+ssize_t bpfdev_read(struct file *file, char __user *buf, size_t count, loff_t *pos)
 {
-	struct bpf_d *d = file->private_data;
+	struct bpfdev_d *d = file->private_data;
 	bool nonblock = file->f_flags & O_NONBLOCK;
 	long timeo;
 	bool timed_out;
@@ -62,18 +62,18 @@ ssize_t bpf_read(struct file *file, char __user *buf, size_t count, loff_t *pos)
 		spin_unlock_bh(&d->lock);
 		return -EINVAL;
 	}
-	if (d->state == BPF_WAITING)
+	if (d->state == BPFDEV_WAITING)
 		del_timer(&d->timer);
-	timed_out = d->state == BPF_TIMED_OUT;
-	d->state = BPF_IDLE;
+	timed_out = d->state == BPFDEV_TIMED_OUT;
+	d->state = BPFDEV_IDLE;
 	timeo = d->rtout ? (long)d->rtout : MAX_SCHEDULE_TIMEOUT;
 
-	while (!bpf_hold_ready(d)) {
+	while (!bpfdev_hold_ready(d)) {
 		bool can_rotate = !d->hbuf && d->slen;
 
 		/* Hand over what is stored when the caller will not wait, or cannot. */
 		if (can_rotate && (d->immediate || nonblock || timed_out || !d->bif)) {
-			bpf_rotate_locked(d);
+			bpfdev_rotate_locked(d);
 			break;
 		}
 		if (!d->bif) {
@@ -87,7 +87,7 @@ ssize_t bpf_read(struct file *file, char __user *buf, size_t count, loff_t *pos)
 		if (!timeo) {
 			/* Timed out: return what is stored, or nothing. */
 			if (can_rotate) {
-				bpf_rotate_locked(d);
+				bpfdev_rotate_locked(d);
 				break;
 			}
 			spin_unlock_bh(&d->lock);
@@ -95,7 +95,7 @@ ssize_t bpf_read(struct file *file, char __user *buf, size_t count, loff_t *pos)
 		}
 		spin_unlock_bh(&d->lock);
 		timeo = wait_event_interruptible_timeout(d->wait,
-							 bpf_read_wake_cond(d), timeo);
+							 bpfdev_read_wake_cond(d), timeo);
 		if (timeo < 0)
 			return -ERESTARTSYS;
 		spin_lock_bh(&d->lock);
@@ -120,9 +120,9 @@ ssize_t bpf_read(struct file *file, char __user *buf, size_t count, loff_t *pos)
 	return err ? err : len;
 }
 
-__poll_t bpf_poll(struct file *file, struct poll_table_struct *wait)
+__poll_t bpfdev_poll(struct file *file, struct poll_table_struct *wait)
 {
-	struct bpf_d *d = file->private_data;
+	struct bpfdev_d *d = file->private_data;
 	__poll_t mask;
 
 	poll_wait(file, &d->wait, wait);
@@ -137,10 +137,10 @@ __poll_t bpf_poll(struct file *file, struct poll_table_struct *wait)
 	}
 	mask = EPOLLOUT | EPOLLWRNORM;
 	if ((d->hlen && !d->hbuf_in_use) ||
-	    ((d->immediate || d->state == BPF_TIMED_OUT) && d->slen)) {
+	    ((d->immediate || d->state == BPFDEV_TIMED_OUT) && d->slen)) {
 		mask |= EPOLLIN | EPOLLRDNORM;
-	} else if (d->rtout && d->state == BPF_IDLE) {
-		d->state = BPF_WAITING;
+	} else if (d->rtout && d->state == BPFDEV_IDLE) {
+		d->state = BPFDEV_WAITING;
 		mod_timer(&d->timer, jiffies + d->rtout);
 	}
 	spin_unlock_bh(&d->lock);

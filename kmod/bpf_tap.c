@@ -18,21 +18,21 @@
 
 #include "bpfdev.h"
 
-static LIST_HEAD(bpf_if_list);	/* under RTNL */
+static LIST_HEAD(bpfdev_if_list);	/* under RTNL */
 
 /* Per-CPU skb over a linear buffer, for filtering frames with a tag put back. */
-struct bpf_scratch {
+struct bpfdev_scratch {
 	struct sk_buff skb;
 	u8 *data;
 	unsigned int room;	/* largest frame it holds */
 };
 
-static struct bpf_scratch __percpu *bpf_scratch;
+static struct bpfdev_scratch __percpu *bpfdev_scratch;
 
 #define BPF_SCRATCH_FRAME (GSO_LEGACY_MAX_SIZE + VLAN_HLEN)
 
-static int bpf_link_type(const struct net_device *dev, unsigned int *dlt,
-			 unsigned int *linkhdr_len)
+static int bpfdev_link_type(const struct net_device *dev, unsigned int *dlt,
+			    unsigned int *linkhdr_len)
 {
 	switch (dev->type) {
 	case ARPHRD_ETHER:
@@ -55,9 +55,9 @@ static int bpf_link_type(const struct net_device *dev, unsigned int *dlt,
 }
 
 /* Build the wire image of a tagged frame in this CPU's scratch skb. */
-static struct sk_buff *bpf_scratch_frame(const struct bpf_frame *f)
+static struct sk_buff *bpfdev_scratch_frame(const struct bpfdev_frame *f)
 {
-	struct bpf_scratch *s = this_cpu_ptr(bpf_scratch);
+	struct bpfdev_scratch *s = this_cpu_ptr(bpfdev_scratch);
 	const unsigned int macs = 2 * ETH_ALEN;
 	struct sk_buff *skb;
 
@@ -76,7 +76,7 @@ static struct sk_buff *bpf_scratch_frame(const struct bpf_frame *f)
 	return skb;
 }
 
-static bool bpf_direction_ok(const struct bpf_d *d, bool outgoing)
+static bool bpfdev_direction_ok(const struct bpfdev_d *d, bool outgoing)
 {
 	switch (READ_ONCE(d->direction)) {
 	case BPF_D_IN:
@@ -88,12 +88,12 @@ static bool bpf_direction_ok(const struct bpf_d *d, bool outgoing)
 	}
 }
 
-static void bpf_tap_frame(struct bpf_if *bif, struct sk_buff *skb, bool outgoing)
+static void bpfdev_tap_frame(struct bpfdev_if *bif, struct sk_buff *skb, bool outgoing)
 {
 	struct sk_buff *filter_skb = skb;
-	struct bpf_frame f = { .skb = skb, .len = skb->len };
+	struct bpfdev_frame f = { .skb = skb, .len = skb->len };
 	bool scratch_tried = false;
-	struct bpf_d *d;
+	struct bpfdev_d *d;
 
 	if (bif->dlt == DLT_EN10MB && skb_vlan_tag_present(skb)) {
 		f.has_tag = true;
@@ -103,17 +103,17 @@ static void bpf_tap_frame(struct bpf_if *bif, struct sk_buff *skb, bool outgoing
 	}
 
 	list_for_each_entry_rcu(d, &bif->dlist, bif_node) {
-		struct bpf_filter *flt;
+		struct bpfdev_filter *flt;
 		unsigned int snaplen = (unsigned int)-1;
 		bool wake = false;
 
-		if (!bpf_direction_ok(d, outgoing))
+		if (!bpfdev_direction_ok(d, outgoing))
 			continue;
 		this_cpu_inc(d->stats->recv);
 		flt = rcu_dereference(d->rfilter);
 		if (flt) {
 			if (f.has_tag && !scratch_tried) {
-				struct sk_buff *s = bpf_scratch_frame(&f);
+				struct sk_buff *s = bpfdev_scratch_frame(&f);
 
 				scratch_tried = true;
 				if (s) {
@@ -131,17 +131,17 @@ static void bpf_tap_frame(struct bpf_if *bif, struct sk_buff *skb, bool outgoing
 			f.real_ns = ktime_get_real_ns();
 		spin_lock(&d->lock);
 		if (d->bif == bif && d->sbuf)
-			wake = bpf_catch_locked(d, &f, snaplen);
+			wake = bpfdev_catch_locked(d, &f, snaplen);
 		spin_unlock(&d->lock);
 		if (wake)
-			bpf_wakeup(d);
+			bpfdev_wakeup(d);
 	}
 }
 
-static int bpf_tap_rcv(struct sk_buff *skb, struct net_device *dev,
-		       struct packet_type *pt, struct net_device *orig_dev)
+static int bpfdev_tap_rcv(struct sk_buff *skb, struct net_device *dev,
+			  struct packet_type *pt, struct net_device *orig_dev)
 {
-	struct bpf_if *bif = container_of(pt, struct bpf_if, pt);
+	struct bpfdev_if *bif = container_of(pt, struct bpfdev_if, pt);
 	bool outgoing = skb->pkt_type == PACKET_OUTGOING;
 	const u8 *link;
 	int off;
@@ -158,27 +158,27 @@ static int bpf_tap_rcv(struct sk_buff *skb, struct net_device *dev,
 		off = 0;
 	/* Start the frame at its link header, as af_packet does; undone below. */
 	skb_push(skb, off);
-	bpf_tap_frame(bif, skb, outgoing);
+	bpfdev_tap_frame(bif, skb, outgoing);
 	skb_pull(skb, off);
 out:
 	consume_skb(skb);
 	return 0;
 }
 
-static struct bpf_if *bpf_if_find(struct net_device *dev)
+static struct bpfdev_if *bpfdev_if_find(struct net_device *dev)
 {
-	struct bpf_if *bif;
+	struct bpfdev_if *bif;
 
 	ASSERT_RTNL();
-	list_for_each_entry(bif, &bpf_if_list, node)
+	list_for_each_entry(bif, &bpfdev_if_list, node)
 		if (bif->dev == dev)
 			return bif;
 	return NULL;
 }
 
-static struct bpf_if *bpf_if_get(struct net_device *dev)
+static struct bpfdev_if *bpfdev_if_get(struct net_device *dev)
 {
-	struct bpf_if *bif = bpf_if_find(dev);
+	struct bpfdev_if *bif = bpfdev_if_find(dev);
 	int err;
 
 	if (bif)
@@ -186,7 +186,7 @@ static struct bpf_if *bpf_if_get(struct net_device *dev)
 	bif = kzalloc(sizeof(*bif), GFP_KERNEL);
 	if (!bif)
 		return ERR_PTR(-ENOMEM);
-	err = bpf_link_type(dev, &bif->dlt, &bif->linkhdr_len);
+	err = bpfdev_link_type(dev, &bif->dlt, &bif->linkhdr_len);
 	if (err) {
 		kfree(bif);
 		return ERR_PTR(err);
@@ -199,14 +199,14 @@ static struct bpf_if *bpf_if_get(struct net_device *dev)
 	INIT_LIST_HEAD(&bif->dlist);
 	bif->pt.type = htons(ETH_P_ALL);
 	bif->pt.dev = dev;
-	bif->pt.func = bpf_tap_rcv;
-	list_add(&bif->node, &bpf_if_list);
+	bif->pt.func = bpfdev_tap_rcv;
+	list_add(&bif->node, &bpfdev_if_list);
 	dev_add_pack(&bif->pt);
-	atomic_inc(&bpf_live_ifs);
+	atomic_inc(&bpfdev_live_ifs);
 	return bif;
 }
 
-static void bpf_if_put(struct bpf_if *bif)
+static void bpfdev_if_put(struct bpfdev_if *bif)
 {
 	if (!list_empty(&bif->dlist))
 		return;
@@ -214,13 +214,13 @@ static void bpf_if_put(struct bpf_if *bif)
 	list_del(&bif->node);
 	dev_put(bif->dev);
 	kfree_rcu(bif, rcu);
-	atomic_dec(&bpf_live_ifs);
+	atomic_dec(&bpfdev_live_ifs);
 }
 
 /* Called with RTNL held. */
-void bpf_detach(struct bpf_d *d)
+void bpfdev_detach(struct bpfdev_d *d)
 {
-	struct bpf_if *bif = d->bif;
+	struct bpfdev_if *bif = d->bif;
 
 	ASSERT_RTNL();
 	if (!bif)
@@ -233,14 +233,14 @@ void bpf_detach(struct bpf_d *d)
 	spin_lock_bh(&d->lock);
 	WRITE_ONCE(d->bif, NULL);
 	spin_unlock_bh(&d->lock);
-	bpf_if_put(bif);
+	bpfdev_if_put(bif);
 }
 
 /* BIOCSETIF: attach (or move) d to the named interface of the opener's namespace. */
-int bpf_attach(struct bpf_d *d, const char *ifname)
+int bpfdev_attach(struct bpfdev_d *d, const char *ifname)
 {
 	struct net_device *dev;
-	struct bpf_if *bif;
+	struct bpfdev_if *bif;
 	int err = 0;
 
 	rtnl_lock();
@@ -251,13 +251,13 @@ int bpf_attach(struct bpf_d *d, const char *ifname)
 	}
 	if (d->bif && d->bif->dev == dev)
 		goto reset;
-	bif = bpf_if_get(dev);
+	bif = bpfdev_if_get(dev);
 	if (IS_ERR(bif)) {
 		err = PTR_ERR(bif);
 		goto unlock;
 	}
 	if (d->bif) {
-		bpf_detach(d);
+		bpfdev_detach(d);
 		/* Taps may still walk the old list through d->bif_node. */
 		synchronize_net();
 	}
@@ -268,22 +268,22 @@ int bpf_attach(struct bpf_d *d, const char *ifname)
 	spin_unlock_bh(&d->lock);
 reset:
 	spin_lock_bh(&d->lock);
-	bpf_reset_locked(d);
+	bpfdev_reset_locked(d);
 	spin_unlock_bh(&d->lock);
 unlock:
 	rtnl_unlock();
 	return err;
 }
 
-static int bpf_netdev_event(struct notifier_block *nb, unsigned long event, void *ptr)
+static int bpfdev_netdev_event(struct notifier_block *nb, unsigned long event, void *ptr)
 {
 	struct net_device *dev = netdev_notifier_info_to_dev(ptr);
-	struct bpf_if *bif;
-	struct bpf_d *d, *tmp;
+	struct bpfdev_if *bif;
+	struct bpfdev_d *d, *tmp;
 
 	if (event != NETDEV_UNREGISTER)
 		return NOTIFY_DONE;
-	bif = bpf_if_find(dev);
+	bif = bpfdev_if_find(dev);
 	if (!bif)
 		return NOTIFY_DONE;
 	/* The last detach frees bif: walk with a saved next pointer. */
@@ -291,7 +291,7 @@ static int bpf_netdev_event(struct notifier_block *nb, unsigned long event, void
 		spin_lock_bh(&d->lock);
 		d->detached = true;
 		spin_unlock_bh(&d->lock);
-		bpf_detach(d);
+		bpfdev_detach(d);
 		wake_up_interruptible(&d->wait);
 		if (d->fasync)
 			kill_fasync(&d->fasync, SIGIO, POLL_HUP);
@@ -299,47 +299,47 @@ static int bpf_netdev_event(struct notifier_block *nb, unsigned long event, void
 	return NOTIFY_DONE;
 }
 
-static struct notifier_block bpf_netdev_nb = {
-	.notifier_call = bpf_netdev_event,
+static struct notifier_block bpfdev_netdev_nb = {
+	.notifier_call = bpfdev_netdev_event,
 };
 
-static void bpf_scratch_free(void)
+static void bpfdev_scratch_free(void)
 {
 	int cpu;
 
 	for_each_possible_cpu(cpu)
-		kfree(per_cpu_ptr(bpf_scratch, cpu)->data);
-	free_percpu(bpf_scratch);
+		kfree(per_cpu_ptr(bpfdev_scratch, cpu)->data);
+	free_percpu(bpfdev_scratch);
 }
 
-int bpf_tap_init(void)
+int bpfdev_tap_init(void)
 {
 	unsigned int size = BPF_SCRATCH_FRAME +
 			    SKB_DATA_ALIGN(sizeof(struct skb_shared_info));
 	int cpu, err;
 
-	bpf_scratch = alloc_percpu(struct bpf_scratch);
-	if (!bpf_scratch)
+	bpfdev_scratch = alloc_percpu(struct bpfdev_scratch);
+	if (!bpfdev_scratch)
 		return -ENOMEM;
 	for_each_possible_cpu(cpu) {
-		struct bpf_scratch *s = per_cpu_ptr(bpf_scratch, cpu);
+		struct bpfdev_scratch *s = per_cpu_ptr(bpfdev_scratch, cpu);
 
 		s->data = kmalloc_node(size, GFP_KERNEL, cpu_to_node(cpu));
 		if (!s->data) {
-			bpf_scratch_free();
+			bpfdev_scratch_free();
 			return -ENOMEM;
 		}
 		s->room = BPF_SCRATCH_FRAME;
 	}
-	err = register_netdevice_notifier(&bpf_netdev_nb);
+	err = register_netdevice_notifier(&bpfdev_netdev_nb);
 	if (err)
-		bpf_scratch_free();
+		bpfdev_scratch_free();
 	return err;
 }
 
-void bpf_tap_exit(void)
+void bpfdev_tap_exit(void)
 {
-	unregister_netdevice_notifier(&bpf_netdev_nb);
+	unregister_netdevice_notifier(&bpfdev_netdev_nb);
 	rcu_barrier();	/* kfree_rcu of the last bif */
-	bpf_scratch_free();
+	bpfdev_scratch_free();
 }

@@ -14,7 +14,7 @@
 
 #include "bpfdev.h"
 
-static __be16 bpf_frame_protocol(const struct sk_buff *skb, unsigned int dlt)
+static __be16 bpfdev_frame_protocol(const struct sk_buff *skb, unsigned int dlt)
 {
 	if (dlt == DLT_EN10MB) {
 		__be16 proto = eth_hdr(skb)->h_proto;
@@ -32,8 +32,8 @@ static __be16 bpf_frame_protocol(const struct sk_buff *skb, unsigned int dlt)
 }
 
 /* Frame fits the MTU; a VLAN-tagged Ethernet frame may carry its 4-byte tag on top. */
-static bool bpf_frame_fits(const struct sk_buff *skb, const struct net_device *dev,
-			   unsigned int linkhdr_len)
+static bool bpfdev_frame_fits(const struct sk_buff *skb, const struct net_device *dev,
+			      unsigned int linkhdr_len)
 {
 	unsigned int payload = skb->len - linkhdr_len;
 
@@ -43,10 +43,10 @@ static bool bpf_frame_fits(const struct sk_buff *skb, const struct net_device *d
 	       payload - VLAN_HLEN <= dev->mtu;
 }
 
-static int bpf_send(struct bpf_d *d, struct net_device *dev, unsigned int dlt,
-		    unsigned int linkhdr_len, const char __user *buf, size_t len)
+static int bpfdev_send(struct bpfdev_d *d, struct net_device *dev, unsigned int dlt,
+		       unsigned int linkhdr_len, const char __user *buf, size_t len)
 {
-	struct bpf_filter *wf;
+	struct bpfdev_filter *wf;
 	struct sk_buff *skb;
 	unsigned int pass = 1;
 	int reserve = LL_RESERVED_SPACE(dev);
@@ -64,12 +64,12 @@ static int bpf_send(struct bpf_d *d, struct net_device *dev, unsigned int dlt,
 	}
 	skb_reset_mac_header(skb);
 	skb_set_network_header(skb, linkhdr_len);
-	if (!bpf_frame_fits(skb, dev, linkhdr_len)) {
+	if (!bpfdev_frame_fits(skb, dev, linkhdr_len)) {
 		err = -EMSGSIZE;
 		goto drop;
 	}
 	skb->dev = dev;
-	skb->protocol = bpf_frame_protocol(skb, dlt);
+	skb->protocol = bpfdev_frame_protocol(skb, dlt);
 	if (dlt == DLT_EN10MB && !d->hdrcmplt)
 		ether_addr_copy(eth_hdr(skb)->h_source, dev->dev_addr);
 
@@ -91,9 +91,9 @@ drop:
 	return err;
 }
 
-ssize_t bpf_write(struct file *file, const char __user *buf, size_t len, loff_t *pos)
+ssize_t bpfdev_write(struct file *file, const char __user *buf, size_t len, loff_t *pos)
 {
-	struct bpf_d *d = file->private_data;
+	struct bpfdev_d *d = file->private_data;
 	struct net_device *dev = NULL;
 	unsigned int dlt = 0, linkhdr_len = 0;
 	ssize_t ret;
@@ -113,7 +113,7 @@ ssize_t bpf_write(struct file *file, const char __user *buf, size_t len, loff_t 
 	else if (!len)
 		ret = 0;
 	else
-		ret = bpf_send(d, dev, dlt, linkhdr_len, buf, len);
+		ret = bpfdev_send(d, dev, dlt, linkhdr_len, buf, len);
 	dev_put(dev);
 	return ret;
 }

@@ -16,8 +16,8 @@
 struct bpf_prog;
 
 /* One per tapped interface (BSD's bpf_if): one packet handler, many readers. */
-struct bpf_if {
-	struct list_head node;		/* on bpf_if_list, under RTNL */
+struct bpfdev_if {
+	struct list_head node;		/* on bpfdev_if_list, under RTNL */
 	struct net_device *dev;
 	struct packet_type pt;
 	struct list_head dlist;		/* descriptors: RCU readers, RTNL writers */
@@ -29,24 +29,24 @@ struct bpf_if {
 };
 
 /* A filter as the tap sees it; replaced under RCU. */
-struct bpf_filter {
+struct bpfdev_filter {
 	struct bpf_prog *prog;
 	struct rcu_head rcu;
 };
 
-struct bpf_pcpu_stats {
+struct bpfdev_pcpu_stats {
 	u64 recv;			/* offered after the direction check */
 	u64 match;			/* accepted by the filter */
 };
 
-enum bpf_rstate { BPF_IDLE, BPF_WAITING, BPF_TIMED_OUT };
+enum bpfdev_rstate { BPFDEV_IDLE, BPFDEV_WAITING, BPFDEV_TIMED_OUT };
 
 /* One open descriptor (BSD's bpf_d). */
-struct bpf_d {
+struct bpfdev_d {
 	struct mutex ioctl_lock;	/* serialises ioctls and writes */
 	spinlock_t lock;		/* buffers, state, bif; taken in softirq */
 
-	struct bpf_if *bif;		/* NULL when not attached */
+	struct bpfdev_if *bif;		/* NULL when not attached */
 	struct list_head bif_node;
 	struct net *net;		/* namespace of the opener */
 
@@ -56,9 +56,9 @@ struct bpf_d {
 	bool hbuf_in_use;		/* a read is copying the hold buffer out */
 	u64 drops;
 
-	struct bpf_filter __rcu *rfilter;
-	struct bpf_filter __rcu *wfilter;
-	struct bpf_pcpu_stats __percpu *stats;
+	struct bpfdev_filter __rcu *rfilter;
+	struct bpfdev_filter __rcu *wfilter;
+	struct bpfdev_pcpu_stats __percpu *stats;
 
 	unsigned int direction;
 	unsigned int tstamp;
@@ -66,7 +66,7 @@ struct bpf_d {
 
 	unsigned long rtout;		/* read timeout in jiffies, 0: none */
 	struct __kernel_old_timeval rtout_tv;
-	enum bpf_rstate state;
+	enum bpfdev_rstate state;
 	struct timer_list timer;	/* poll()'s read-timeout timer */
 
 	wait_queue_head_t wait;
@@ -80,7 +80,7 @@ struct bpf_d {
  * A frame as it was on the wire: the skb from its link-layer header, plus a
  * VLAN tag the stack moved into metadata, to be put back after the MACs.
  */
-struct bpf_frame {
+struct bpfdev_frame {
 	const struct sk_buff *skb;
 	const u8 *flat;			/* whole frame with the tag, if linearised */
 	unsigned int len;		/* wire length, tag included */
@@ -90,50 +90,50 @@ struct bpf_frame {
 };
 
 /* bpf_main.c */
-extern unsigned int bpf_max_bufsize;
-extern unsigned int bpf_default_bufsize;
+extern unsigned int bpfdev_max_bufsize;
+extern unsigned int bpfdev_default_bufsize;
 
 /* bpf_buffer.c: FreeBSD's store/hold/free policy. */
-struct bpf_frame;
-int bpf_buffers_alloc(struct bpf_d *d);
-int bpf_buffers_free(struct bpf_d *d);
-void bpf_reset_locked(struct bpf_d *d);
-void bpf_rotate_locked(struct bpf_d *d);
-bool bpf_catch_locked(struct bpf_d *d, const struct bpf_frame *f,
-		      unsigned int snaplen);
-int bpf_wait_hold_idle(struct bpf_d *d);
-void bpf_stats_read(struct bpf_d *d, struct bpf_pcpu_stats *sum);
-void bpf_stats_zero(struct bpf_d *d);
+struct bpfdev_frame;
+int bpfdev_buffers_alloc(struct bpfdev_d *d);
+int bpfdev_buffers_free(struct bpfdev_d *d);
+void bpfdev_reset_locked(struct bpfdev_d *d);
+void bpfdev_rotate_locked(struct bpfdev_d *d);
+bool bpfdev_catch_locked(struct bpfdev_d *d, const struct bpfdev_frame *f,
+			 unsigned int snaplen);
+int bpfdev_wait_hold_idle(struct bpfdev_d *d);
+void bpfdev_stats_read(struct bpfdev_d *d, struct bpfdev_pcpu_stats *sum);
+void bpfdev_stats_zero(struct bpfdev_d *d);
 
 /* bpf_read.c */
-ssize_t bpf_read(struct file *file, char __user *buf, size_t count, loff_t *pos);
-__poll_t bpf_poll(struct file *file, struct poll_table_struct *wait);
-void bpf_wakeup(struct bpf_d *d);
-void bpf_timeout_fn(struct timer_list *t);
+ssize_t bpfdev_read(struct file *file, char __user *buf, size_t count, loff_t *pos);
+__poll_t bpfdev_poll(struct file *file, struct poll_table_struct *wait);
+void bpfdev_wakeup(struct bpfdev_d *d);
+void bpfdev_timeout_fn(struct timer_list *t);
 
 /* bpf_tap.c */
-int bpf_attach(struct bpf_d *d, const char *ifname);
-void bpf_detach(struct bpf_d *d);
-int bpf_tap_init(void);
-void bpf_tap_exit(void);
+int bpfdev_attach(struct bpfdev_d *d, const char *ifname);
+void bpfdev_detach(struct bpfdev_d *d);
+int bpfdev_tap_init(void);
+void bpfdev_tap_exit(void);
 
 /* bpf_filter.c */
-int bpf_filter_set(struct bpf_d *d, const struct bpf_program __user *uprog,
-		   bool write_filter, bool flush);
-void bpf_filters_free(struct bpf_d *d);
+int bpfdev_filter_set(struct bpfdev_d *d, const struct bpf_program __user *uprog,
+		      bool write_filter, bool flush);
+void bpfdev_filters_free(struct bpfdev_d *d);
 
 /* bpf_write.c */
-ssize_t bpf_write(struct file *file, const char __user *buf, size_t len, loff_t *pos);
+ssize_t bpfdev_write(struct file *file, const char __user *buf, size_t len, loff_t *pos);
 
 /* bpf_proc.c: /proc/net/bpfdev and counts of live objects */
-extern atomic_t bpf_live_ifs;
-extern atomic_t bpf_live_filters;
-void bpf_proc_add(struct bpf_d *d);
-void bpf_proc_del(struct bpf_d *d);
-int bpf_proc_init(void);
-void bpf_proc_exit(void);
+extern atomic_t bpfdev_live_ifs;
+extern atomic_t bpfdev_live_filters;
+void bpfdev_proc_add(struct bpfdev_d *d);
+void bpfdev_proc_del(struct bpfdev_d *d);
+int bpfdev_proc_init(void);
+void bpfdev_proc_exit(void);
 
 /* bpf_ioctl.c */
-long bpf_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
+long bpfdev_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
 
 #endif /* BPFDEV_H */

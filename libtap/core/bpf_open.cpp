@@ -151,17 +151,13 @@ Result<std::unique_ptr<Backend>> open_bpf(std::string_view ifname, const Options
 	} else if (!filter && options.snap_length < Options::max_snap_length) {
 		filter = Filter::accept_all(options.snap_length);
 	}
-	if (filter) {
-		struct bpf_program prog = filter->program();
-		if (::ioctl(fd, BIOCSETF, &prog) < 0)
-			return sys("BIOCSETF");
-		info.snap_length = filter->snap_length(Options::max_snap_length);
-	}
-
-	auto backend = BpfBackend::adopt(std::move(node->fd), std::move(info),
-					 std::chrono::duration_cast<std::chrono::nanoseconds>(options.read_timeout));
+	auto backend = BpfBackend::adopt(std::move(node->fd), std::move(info));
 	if (!backend)
 		return std::unexpected(std::move(backend.error()));
+	if (filter) {
+		if (auto set = (*backend)->set_filter(*filter); !set)
+			return std::unexpected(std::move(set.error()));
+	}
 	return std::unique_ptr<Backend>(std::move(*backend));
 }
 

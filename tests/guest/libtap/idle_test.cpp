@@ -6,12 +6,6 @@
 // 100 in the 2 s measured, the new one 1 or 2.
 #include <gtest/gtest.h>
 
-#include <arpa/inet.h>
-#include <linux/if_packet.h>
-#include <net/ethernet.h>
-#include <net/if.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -23,28 +17,13 @@
 
 #include <tap/tap.hpp>
 
+#include "guest_net.hpp"
+
 using namespace std::chrono_literals;
 
 namespace {
 
-void sh(const std::string &cmd)
-{
-	if (std::system(cmd.c_str()) != 0)
-		throw std::runtime_error("failed: " + cmd);
-}
-
-struct Veth {
-	std::string a, b;
-	Veth(std::string a_, std::string b_) : a(std::move(a_)), b(std::move(b_))
-	{
-		sh("ip link add " + a + " type veth peer name " + b);
-		for (const auto &n : {a, b}) {
-			sh("sysctl -qw net.ipv6.conf." + n + ".disable_ipv6=1");
-			sh("ip link set " + n + " up");
-		}
-	}
-	~Veth() { std::system(("ip link del " + a + " 2>/dev/null").c_str()); }
-};
+using guest::Veth;
 
 // The calling thread's voluntary context switches so far.
 long voluntary_switches()
@@ -120,16 +99,9 @@ TEST(LibtapIdle, PacketArrivingDuringAnUntimedReadIsStillDelivered)
 	tap::Device d = open_idle(v.b);
 	std::thread sender([&] {
 		std::this_thread::sleep_for(300ms);
-		const int fd = ::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
-		sockaddr_ll sll{};
-		sll.sll_family = AF_PACKET;
-		sll.sll_protocol = htons(ETH_P_ALL);
-		sll.sll_ifindex = static_cast<int>(if_nametoindex(v.a.c_str()));
-		::bind(fd, reinterpret_cast<sockaddr *>(&sll), sizeof sll);
 		std::vector<unsigned char> f(60, 0x5a);
 		f[12] = 0x88, f[13] = 0xb5;
-		EXPECT_EQ(::send(fd, f.data(), f.size(), 0), 60);
-		::close(fd);
+		guest::PacketSocket(v.a).send(f);
 	});
 	std::atomic<bool> done = false;
 	std::thread watchdog([&] { // a lost wakeup must fail the test, not hang it

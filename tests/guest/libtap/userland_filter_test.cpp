@@ -5,14 +5,10 @@
 // which is what they read on BSD), and libpcap's bpf_filter() agrees.
 #include <gtest/gtest.h>
 
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <linux/if_packet.h>
-#include <net/ethernet.h>
 #include <net/if.h>
 #include <pcap/pcap.h>
 #include <sys/ioctl.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -22,30 +18,15 @@
 
 #include <tap/tap.hpp>
 
+#include "guest_net.hpp"
+
 using namespace std::chrono_literals;
 using Bytes = std::vector<std::byte>;
 using Program = std::vector<bpf_insn>;
 
 namespace {
 
-void sh(const std::string &cmd)
-{
-	if (std::system(cmd.c_str()) != 0)
-		throw std::runtime_error("failed: " + cmd);
-}
-
-struct Veth {
-	std::string a, b;
-	Veth(std::string a_, std::string b_) : a(std::move(a_)), b(std::move(b_))
-	{
-		sh("ip link add " + a + " type veth peer name " + b);
-		for (const auto &n : {a, b}) {
-			sh("sysctl -qw net.ipv6.conf." + n + ".disable_ipv6=1");
-			sh("ip link set " + n + " up");
-		}
-	}
-	~Veth() { std::system(("ip link del " + a + " 2>/dev/null").c_str()); }
-};
+using guest::Veth;
 
 // EtherType 0x88b5, byte 14 = index, the rest 0x5a.
 Bytes frame(unsigned index, std::size_t size)
@@ -60,16 +41,9 @@ Bytes frame(unsigned index, std::size_t size)
 
 void send_all(const std::string &ifname, const std::vector<Bytes> &frames)
 {
-	const int fd = ::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
-	ASSERT_GE(fd, 0);
-	sockaddr_ll sll{};
-	sll.sll_family = AF_PACKET;
-	sll.sll_protocol = htons(ETH_P_ALL);
-	sll.sll_ifindex = static_cast<int>(if_nametoindex(ifname.c_str()));
-	ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr *>(&sll), sizeof sll), 0);
+	const guest::PacketSocket tx(ifname);
 	for (const auto &f : frames)
-		ASSERT_EQ(::send(fd, f.data(), f.size(), 0), static_cast<ssize_t>(f.size()));
-	::close(fd);
+		tx.send(f);
 }
 
 // Mixed sizes, 60..1460 bytes; indexes 0..47.

@@ -115,7 +115,7 @@ Result<Filter> Device::compile_filter(std::string_view expression) const
 {
 	if (!backend_)
 		return moved_from("compile_filter");
-	return Filter::compile(expression, datalink(), snap_length());
+	return Filter::compile(expression, datalink(), snap_length(), true, backend_->info().netmask);
 }
 
 std::optional<int> Device::pollable_handle() const noexcept

@@ -189,7 +189,8 @@ int read_file(const Args &a)
 	const int dlt = pcap_datalink(in.get());
 	if (!a.expression.empty()) {
 		bpf_program prog{};
-		if (pcap_compile(in.get(), &prog, a.expression.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0)
+		// A file has no netmask: 0, as tcpdump -r ("ip broadcast" works).
+		if (pcap_compile(in.get(), &prog, a.expression.c_str(), 1, 0) != 0)
 			die(std::string("filter \"") + a.expression + "\": " + pcap_geterr(in.get()));
 		const int rc = pcap_setfilter(in.get(), &prog);
 		pcap_freecode(&prog);

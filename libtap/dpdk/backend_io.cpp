@@ -133,8 +133,14 @@ Result<Batch> DpdkBackend::try_read()
 {
 	register_thread();
 	release_batch();
-	// Until the queue is empty or the batch full.
-	while (count_ < held_.size() && poll_once() == burst_size) {
+	// Until the queue is empty or the batch full, taking at most a batch's
+	// worth from the queue: a filter that rejects an endless stream must
+	// not keep this call from returning.
+	for (std::size_t taken = 0; count_ < held_.size() && taken < held_.size();) {
+		const std::uint16_t got = poll_once();
+		taken += got;
+		if (got < burst_size)
+			break;
 	}
 	return Batch::views({views_.data(), count_});
 }
@@ -186,6 +192,7 @@ Result<Batch> DpdkBackend::read(std::optional<nanoseconds> timeout)
 	auto last_busy = start;
 	auto first_packet = steady_clock::time_point{};
 	nanoseconds sleep = first_sleep;
+	unsigned full_bursts = 0;
 	for (;;) {
 		if (consume_interrupt())
 			return sys_error(EINTR, "read interrupted");
@@ -193,8 +200,10 @@ Result<Batch> DpdkBackend::read(std::optional<nanoseconds> timeout)
 		const std::uint16_t got = poll_once();
 		if (count_ == held_.size())
 			return Batch::views({views_.data(), count_});
-		if (got == burst_size)
-			continue; // more waiting: no clock read
+		// More waiting: poll on without reading the clock, but not for
+		// ever (a filter may be rejecting an endless stream).
+		if (got == burst_size && ++full_bursts % 16 != 0)
+			continue;
 		const auto now = steady_clock::now();
 		if (got) {
 			last_busy = now;

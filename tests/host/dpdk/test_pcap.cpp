@@ -88,3 +88,27 @@ TEST(Pcap, BatchesAreZeroCopyAndBounded)
 	EXPECT_LE(largest, 64u);
 	EXPECT_GT(largest, 1u);
 }
+
+// net_null never runs dry: with a filter that rejects all of it, read()
+// must still end at its timeout and try_read() must still return (both
+// once looped for as long as full bursts kept coming).
+TEST(Null, EndlessRejectedStreamStillEndsReads)
+{
+	Options o;
+	o.filter = "tcp port 80"; // net_null's frames are all zero
+	Device dev = open_or_die("dpdk:net_null0", o);
+	auto t = dev.try_read();
+	ASSERT_TRUE(t);
+	EXPECT_TRUE(t->empty());
+	auto r = dev.read(milliseconds(20));
+	ASSERT_TRUE(r);
+	EXPECT_TRUE(r->empty());
+	dev.interrupt();
+	auto i = dev.read();
+	ASSERT_FALSE(i);
+	EXPECT_EQ(i.error().code, std::errc::interrupted);
+	auto st = dev.stats();
+	ASSERT_TRUE(st);
+	EXPECT_GT(st->received, 0u);
+	EXPECT_EQ(st->accepted, 0u);
+}

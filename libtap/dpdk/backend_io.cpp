@@ -47,7 +47,7 @@ DpdkBackend::DpdkBackend(std::shared_ptr<Port> port, std::uint16_t queue, const 
 	: Backend(std::move(info)), port_(std::move(port)), port_id_(port_->id()), queue_(queue),
 	  header_complete_(options.header_complete), immediate_(options.immediate),
 	  read_timeout_(duration_cast<nanoseconds>(options.read_timeout)), snap_(options.snap_length),
-	  held_(std::max<std::size_t>(burst_size, port_->rx_descriptors() / 2u)),
+	  held_(std::clamp<std::size_t>(port_->rx_descriptors() / 2u, burst_size, Port::max_batch)),
 	  views_(held_.size()), linear_(held_.size()), wake_(std::move(wake))
 {
 	register_thread();
@@ -121,10 +121,15 @@ std::uint16_t DpdkBackend::poll_once()
 	if (n == 0)
 		return 0;
 	const Timestamp now = port_->clock() == Clock::host ? host_now() : Timestamp{};
-	for (std::uint16_t i = 0; i < n; ++i) {
-		if (i + 1 < n)
-			rte_prefetch0(rte_pktmbuf_mtod(burst[i + 1], void *));
-		take(burst[i], now);
+	if (filter_) { // the filter reads the next frame: fetch it meanwhile
+		for (std::uint16_t i = 0; i < n; ++i) {
+			if (i + 1 < n)
+				rte_prefetch0(rte_pktmbuf_mtod(burst[i + 1], void *));
+			take(burst[i], now);
+		}
+	} else { // nothing reads the frames here; leave them to the caller
+		for (std::uint16_t i = 0; i < n; ++i)
+			take(burst[i], now);
 	}
 	return n;
 }

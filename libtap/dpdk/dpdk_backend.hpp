@@ -38,7 +38,7 @@ public:
 	Result<void> set_filter(const Filter &filter) override;
 	std::optional<int> pollable_handle() const noexcept override;
 
-	// Packets a batch holds at most: half the receive ring.
+	// Packets a batch holds at most: half the receive ring, at most 256.
 	std::size_t batch_capacity() const noexcept { return held_.size(); }
 
 private:

@@ -177,8 +177,8 @@ Result<void> Port::configure(const Spec &spec, const Options &options, const std
 	// Every mbuf a queue can hold at once: its ring, a full batch held by
 	// the reader (at most rx_desc / 2, see backend), frames in transmit,
 	// plus what per-thread caches may keep.
-	constexpr unsigned cache = 128;
-	const unsigned mbufs = std::bit_ceil(unsigned{rx_desc_} + rx_desc_ / 2u + tx_desc + 4 * cache) - 1;
+	constexpr unsigned cache = mempool_cache;
+	const unsigned mbufs = std::bit_ceil(unsigned{rx_desc_} + unsigned{max_batch} + tx_desc + 4 * cache) - 1;
 	const int socket = rte_eth_dev_socket_id(id_);
 	const auto sock = static_cast<unsigned>(socket < 0 ? 0 : socket);
 	pools_.assign(queues_, nullptr);

@@ -30,6 +30,12 @@ enum class Clock : std::uint8_t {
 
 class Port {
 public:
+	// Packets a Device's batch holds at most: freed in one bulk into the
+	// pool's per-thread cache (mempool_cache), which takes 1.5 times its
+	// size before it spills into the shared ring.
+	static constexpr std::size_t max_batch = 256;
+	static constexpr unsigned mempool_cache = 256;
+
 	static Result<std::shared_ptr<Port>> acquire(const Spec &spec, const Options &options,
 						     const std::string &name);
 	~Port();

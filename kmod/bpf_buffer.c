@@ -196,6 +196,24 @@ static void bpfdev_write_header(struct bpfdev_d *d, u8 *at, const struct bpfdev_
 }
 
 /*
+ * Whether f, whole, would be stored now without a drop: it fits the store
+ * buffer, or the free buffer is there to rotate to. Fan-out rollover asks
+ * this before choosing a member; a filter's snap length is not known yet,
+ * so it assumes the whole frame.
+ */
+bool bpfdev_has_room(struct bpfdev_d *d, const struct bpfdev_frame *f)
+{
+	unsigned int totlen;
+	bool room;
+
+	spin_lock(&d->lock);
+	totlen = d->bif ? min(d->bif->hdrlen + f->len, d->bufsize) : 0;
+	room = d->fbuf || BPF_WORDALIGN(d->slen) + totlen <= d->bufsize;
+	spin_unlock(&d->lock);
+	return room;
+}
+
+/*
  * Store one record. Called with d->lock held and d attached with buffers.
  * Returns true when readers should be woken.
  */

@@ -23,6 +23,7 @@ static bool bpfdev_lock_allows(unsigned int cmd)
 	case BIOCGRTIMEOUT:
 	case BIOCGSTATS:
 	case BIOCGSTATS64:
+	case BIOCGFANOUT:
 	case BIOCVERSION:
 	case BIOCGRSIG:
 	case BIOCGHDRCMPLT:
@@ -237,6 +238,26 @@ static int bpfdev_ioc_nread(struct bpfdev_d *d, unsigned long arg)
 	return put_user(n, (int __user *)arg) ? -EFAULT : 0;
 }
 
+/* BIOCSFANOUT is not on the BIOCLOCK list: leaving a group sees more frames. */
+static int bpfdev_ioc_sfanout(struct bpfdev_d *d, unsigned long arg)
+{
+	struct bpf_fanout req;
+
+	if (copy_from_user(&req, (void __user *)arg, sizeof(req)))
+		return -EFAULT;
+	return bpfdev_fanout_set(d, &req);
+}
+
+static int bpfdev_ioc_gfanout(struct bpfdev_d *d, unsigned long arg)
+{
+	struct bpf_fanout cur;
+
+	spin_lock_bh(&d->lock);
+	cur = d->fanout_show;
+	spin_unlock_bh(&d->lock);
+	return copy_to_user((void __user *)arg, &cur, sizeof(cur)) ? -EFAULT : 0;
+}
+
 static long bpfdev_ioctl_locked(struct file *file, struct bpfdev_d *d, unsigned int cmd,
 				unsigned long arg)
 {
@@ -281,6 +302,10 @@ static long bpfdev_ioctl_locked(struct file *file, struct bpfdev_d *d, unsigned 
 		return bpfdev_ioc_stats(d, arg);
 	case BIOCGSTATS64:
 		return bpfdev_ioc_stats64(d, arg);
+	case BIOCSFANOUT:
+		return bpfdev_ioc_sfanout(d, arg);
+	case BIOCGFANOUT:
+		return bpfdev_ioc_gfanout(d, arg);
 	case BIOCIMMEDIATE:
 		if (bpfdev_get_uint(arg, &val))
 			return -EFAULT;

@@ -227,6 +227,7 @@ static int __init bpfdev_init(void)
 
 	if (bpfdev_max_bufsize < BPF_MINBUFSIZE)
 		bpfdev_max_bufsize = BPF_MINBUFSIZE;
+	bpfdev_fanout_init();
 	err = bpfdev_tap_init();
 	if (err)
 		return err;

@@ -75,7 +75,7 @@ unsigned int bpf_direction(Direction d)
 } // namespace
 
 Result<std::unique_ptr<Backend>> open_bpf(std::string_view ifname, const Options &options,
-					  const std::string &name)
+					  const std::string &name, const Fanout *fanout)
 {
 	if (ifname.size() >= IFNAMSIZ)
 		return fail(errc::invalid_option, name + ": interface name longer than " +
@@ -156,6 +156,18 @@ Result<std::unique_ptr<Backend>> open_bpf(std::string_view ifname, const Options
 		if (::ioctl(fd, BIOCSETF, &prog) < 0)
 			return sys("BIOCSETF");
 		info.snap_length = filter->snap_length(Options::max_snap_length);
+	}
+
+	// Last: joining flushes, and a member must not see frames outside its share.
+	if (fanout) {
+		struct bpf_fanout fo {fanout->group, fanout->mode};
+		if (::ioctl(fd, BIOCSFANOUT, &fo) < 0) {
+			if (errno == EINVAL)
+				return fail_errno(EINVAL, where + "BIOCSFANOUT (group " +
+							  std::to_string(fanout->group) +
+							  " has another mode, or the module has no fan-out)");
+			return sys("BIOCSFANOUT");
+		}
 	}
 
 	auto backend = BpfBackend::adopt(std::move(node->fd), std::move(info),

@@ -130,8 +130,8 @@ static void bpfdev_tap_frame(struct bpfdev_if *bif, struct sk_buff *skb, bool ou
 		if (!f.real_ns)
 			f.real_ns = ktime_get_real_ns();
 		spin_lock(&d->lock);
-		if (d->bif == bif && d->sbuf)
-			wake = bpfdev_catch_locked(d, &f, snaplen);
+		if (d->bif == bif)
+			wake = bpfdev_slots_catch_locked(d, &f, snaplen);
 		spin_unlock(&d->lock);
 		if (wake)
 			bpfdev_wakeup(d);
@@ -236,7 +236,10 @@ void bpfdev_detach(struct bpfdev_d *d)
 	bpfdev_if_put(bif);
 }
 
-/* BIOCSETIF: attach (or move) d to the named interface of the opener's namespace. */
+/*
+ * BIOCSETIF: attach (or move) d to the named interface of the opener's
+ * namespace, then discard what was buffered. Under ioctl_lock.
+ */
 int bpfdev_attach(struct bpfdev_d *d, const char *ifname)
 {
 	struct net_device *dev;
@@ -250,7 +253,7 @@ int bpfdev_attach(struct bpfdev_d *d, const char *ifname)
 		goto unlock;
 	}
 	if (d->bif && d->bif->dev == dev)
-		goto reset;
+		goto unlock;
 	bif = bpfdev_if_get(dev);
 	if (IS_ERR(bif)) {
 		err = PTR_ERR(bif);
@@ -266,13 +269,48 @@ int bpfdev_attach(struct bpfdev_d *d, const char *ifname)
 	WRITE_ONCE(d->bif, bif);
 	d->detached = false;
 	spin_unlock_bh(&d->lock);
-reset:
-	spin_lock_bh(&d->lock);
-	bpfdev_reset_locked(d);
-	spin_unlock_bh(&d->lock);
 unlock:
 	rtnl_unlock();
-	return err;
+	if (err)
+		return err;
+	/*
+	 * Reset as FreeBSD's reset_d: after a read() copying the hold buffer
+	 * out has handed it back. That copy can take as long as the reader's
+	 * page faults, so wait without RTNL. Killable only: the attach is done,
+	 * and a process being killed no longer cares what is buffered.
+	 */
+	if (bpfdev_slots_lock_idle(d, true))
+		return 0;
+	bpfdev_reset_locked(d);
+	spin_unlock_bh(&d->lock);
+	return 0;
+}
+
+/* Sum the per-CPU counters the tap keeps for d. */
+void bpfdev_stats_read(struct bpfdev_d *d, struct bpfdev_pcpu_stats *sum)
+{
+	int cpu;
+
+	sum->recv = 0;
+	sum->match = 0;
+	for_each_possible_cpu(cpu) {
+		const struct bpfdev_pcpu_stats *s = per_cpu_ptr(d->stats, cpu);
+
+		sum->recv += READ_ONCE(s->recv);
+		sum->match += READ_ONCE(s->match);
+	}
+}
+
+void bpfdev_stats_zero(struct bpfdev_d *d)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		struct bpfdev_pcpu_stats *s = per_cpu_ptr(d->stats, cpu);
+
+		WRITE_ONCE(s->recv, 0);
+		WRITE_ONCE(s->match, 0);
+	}
 }
 
 static int bpfdev_netdev_event(struct notifier_block *nb, unsigned long event, void *ptr)

@@ -24,6 +24,7 @@ static LIST_HEAD(bpfdev_if_list);	/* under RTNL */
 struct bpfdev_scratch {
 	struct sk_buff skb;
 	u8 *data;
+	unsigned int size;	/* of the allocation, skb_shared_info included */
 	unsigned int room;	/* largest frame it holds */
 };
 
@@ -63,7 +64,15 @@ static struct sk_buff *bpfdev_scratch_frame(const struct bpfdev_frame *f)
 
 	if (f->len > s->room || f->skb->len < macs)
 		return NULL;
-	skb = build_skb_around(&s->skb, s->data, 0);
+	/*
+	 * build_skb_around() expects a zeroed skb: it does not reset len, and
+	 * skb_put() below adds to it. Left over from the last frame, len would
+	 * let the filter read bytes of earlier, larger frames, or past the
+	 * buffer. The tap runs with BH off, so nothing else on this CPU uses
+	 * the scratch skb meanwhile.
+	 */
+	memset(&s->skb, 0, sizeof(s->skb));
+	skb = build_skb_around(&s->skb, s->data, s->size);
 	if (!skb)
 		return NULL;
 	if (skb_copy_bits(f->skb, 0, s->data, macs) ||
@@ -367,6 +376,7 @@ int bpfdev_tap_init(void)
 			bpfdev_scratch_free();
 			return -ENOMEM;
 		}
+		s->size = size;
 		s->room = BPF_SCRATCH_FRAME;
 	}
 	err = register_netdevice_notifier(&bpfdev_netdev_nb);

@@ -26,13 +26,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-int setif(int fd, const std::string &name)
-{
-	ifreq ifr{};
-	std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
-	return ioctl(fd, BIOCSETIF, &ifr) == 0 ? 0 : errno;
-}
-
 // Capture still works: `rounds` times, frames sent are all read back.
 void expect_capture_keeps_working(int fd, const Veth &v, unsigned rounds)
 {

@@ -218,8 +218,12 @@ static struct bpfdev_d *bpfdev_fanout_rollover(const struct bpfdev_fanout_member
 
 	for (k = 0; k < n; k++) {
 		struct bpfdev_d *d = READ_ONCE(m->d[(i + k) % n]);
+		bool room;
 
-		if (bpfdev_has_room(d, &c->f))
+		spin_lock(&d->lock);
+		room = bpfdev_slots_room_locked(d, &c->f);
+		spin_unlock(&d->lock);
+		if (room)
 			return d;
 	}
 	return READ_ONCE(m->d[i]);
@@ -305,19 +309,26 @@ static void bpfdev_fanout_show(struct bpfdev_d *d, unsigned int id, unsigned int
 	spin_unlock_bh(&d->lock);
 }
 
-/* Discard what d buffered and zero its counters: a new membership starts clean. */
-static void bpfdev_fanout_reset(struct bpfdev_d *d)
+/*
+ * Zero d's counters, so they count only what the new membership offers it.
+ * Called while no tap can reach d (between a removal and a grace period's
+ * end, and the insertion), so the per-CPU counters are not being written.
+ * Records already buffered stay for the reader: the slots are not touched,
+ * so this needs no wait for a read() copying out, and may run under RTNL.
+ */
+static void bpfdev_fanout_zero_counters(struct bpfdev_d *d)
 {
 	spin_lock_bh(&d->lock);
-	bpfdev_reset_locked(d);
+	d->drops = 0;
 	spin_unlock_bh(&d->lock);
+	bpfdev_stats_zero(d);
 }
 
 /*
- * Join: take d off bif->dlist, wait a grace period, reset it, then publish a
- * membership array that holds it. A frame either walked dlist before the
- * removal (it may reach d as a plain descriptor, and the grace period ends
- * before d's counters are zeroed) or reads the group after the new array is
+ * Join: take d off bif->dlist, wait a grace period, zero its counters, then
+ * publish a membership array that holds it. A frame either walked dlist
+ * before the removal (it may reach d as a plain descriptor, and the grace
+ * period ends before d's counters are zeroed) or reads the group after the new array is
  * published (it reaches exactly one member, maybe d); no frame does both, so
  * none reaches d twice. Frames in the gap go to the old members only. The
  * group's other members never see a frame twice: each frame reads one array.
@@ -361,7 +372,7 @@ static int bpfdev_fanout_join(struct bpfdev_d *d, const struct bpf_fanout *req)
 	synchronize_net();
 	/* No tap walks through d->bif_node any more. */
 	INIT_LIST_HEAD(&d->bif_node);
-	bpfdev_fanout_reset(d);
+	bpfdev_fanout_zero_counters(d);
 	if (fresh) {
 		/* The members are in place before the group can be found. */
 		RCU_INIT_POINTER(fresh->members, m);
@@ -382,8 +393,8 @@ static int bpfdev_fanout_join(struct bpfdev_d *d, const struct bpf_fanout *req)
  * frame that read the old array may still be delivered to d, which stays
  * valid: whoever frees d (release) or moves it (attach) waits a grace period
  * after this. With to_dlist, d goes back to seeing every frame: after a grace
- * period no frame reaches d through the group, then it is reset and put back
- * on dlist, so no frame reaches it twice either.
+ * period no frame reaches d through the group, then its counters are zeroed
+ * and it is put back on dlist, so no frame reaches it twice either.
  */
 void bpfdev_fanout_leave(struct bpfdev_d *d, bool to_dlist)
 {
@@ -430,7 +441,7 @@ void bpfdev_fanout_leave(struct bpfdev_d *d, bool to_dlist)
 	if (!to_dlist)
 		return;
 	synchronize_net();
-	bpfdev_fanout_reset(d);
+	bpfdev_fanout_zero_counters(d);
 	list_add_rcu(&d->bif_node, &d->bif->dlist);
 }
 

@@ -59,13 +59,11 @@ static int bpfdev_ioc_sblen(struct bpfdev_d *d, unsigned long arg)
 		return -EFAULT;
 	if (READ_ONCE(d->bif))
 		return -EINVAL;
-	size = clamp(size, (unsigned int)BPF_MINBUFSIZE,
-		     max_t(unsigned int, READ_ONCE(bpfdev_max_bufsize), BPF_MINBUFSIZE));
-	/* Buffers from an earlier attachment are the wrong size now. */
-	err = bpfdev_buffers_free(d);
+	if (!d->bufops->sblen)
+		return -EOPNOTSUPP;
+	err = d->bufops->sblen(d, &size);
 	if (err)
 		return err;
-	WRITE_ONCE(d->bufsize, size);
 	return bpfdev_put_uint(arg, size);
 }
 
@@ -77,11 +75,9 @@ static int bpfdev_ioc_setif(struct bpfdev_d *d, unsigned long arg)
 	if (copy_from_user(&ifr, (void __user *)arg, sizeof(ifr)))
 		return -EFAULT;
 	ifr.ifr_name[IFNAMSIZ - 1] = '\0';
-	if (!d->sbuf) {
-		err = bpfdev_buffers_alloc(d);
-		if (err)
-			return err;
-	}
+	err = bpfdev_slots_alloc(d);
+	if (err)
+		return err;
 	return bpfdev_attach(d, ifr.ifr_name);
 }
 
@@ -219,7 +215,7 @@ static int bpfdev_ioc_promisc(struct bpfdev_d *d)
 
 static int bpfdev_ioc_flush(struct bpfdev_d *d)
 {
-	int err = bpfdev_wait_hold_idle(d);
+	int err = bpfdev_slots_lock_idle(d, false);
 
 	if (err)
 		return err;
@@ -233,7 +229,7 @@ static int bpfdev_ioc_nread(struct bpfdev_d *d, unsigned long arg)
 	int n;
 
 	spin_lock_bh(&d->lock);
-	n = d->slen + (d->hbuf_in_use ? 0 : d->hlen);
+	n = bpfdev_slots_pending_locked(d);
 	spin_unlock_bh(&d->lock);
 	return put_user(n, (int __user *)arg) ? -EFAULT : 0;
 }
@@ -355,7 +351,7 @@ static long bpfdev_ioctl_locked(struct file *file, struct bpfdev_d *d, unsigned 
 		d->locked = true;
 		return 0;
 	case BIOCGETBUFMODE:
-		return bpfdev_put_uint(arg, BPF_BUFMODE_BUFFER);
+		return bpfdev_put_uint(arg, d->bufops->mode);
 	case BIOCSETBUFMODE:
 		/* Zero-copy buffers are not offered: FreeBSD with them disabled. */
 		if (bpfdev_get_uint(arg, &val))

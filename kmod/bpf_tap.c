@@ -24,6 +24,7 @@ static LIST_HEAD(bpfdev_if_list);	/* under RTNL */
 struct bpfdev_scratch {
 	struct sk_buff skb;
 	u8 *data;
+	unsigned int size;	/* of the allocation, skb_shared_info included */
 	unsigned int room;	/* largest frame it holds */
 };
 
@@ -63,7 +64,15 @@ static struct sk_buff *bpfdev_scratch_frame(const struct bpfdev_frame *f)
 
 	if (f->len > s->room || f->skb->len < macs)
 		return NULL;
-	skb = build_skb_around(&s->skb, s->data, 0);
+	/*
+	 * build_skb_around() expects a zeroed skb: it does not reset len, and
+	 * skb_put() below adds to it. Left over from the last frame, len would
+	 * let the filter read bytes of earlier, larger frames, or past the
+	 * buffer. The tap runs with BH off, so nothing else on this CPU uses
+	 * the scratch skb meanwhile.
+	 */
+	memset(&s->skb, 0, sizeof(s->skb));
+	skb = build_skb_around(&s->skb, s->data, s->size);
 	if (!skb)
 		return NULL;
 	if (skb_copy_bits(f->skb, 0, s->data, macs) ||
@@ -118,8 +127,8 @@ void bpfdev_tap_deliver(struct bpfdev_d *d, struct bpfdev_if *bif, struct bpfdev
 	if (!c->f.real_ns)
 		c->f.real_ns = ktime_get_real_ns();
 	spin_lock(&d->lock);
-	if (d->bif == bif && d->sbuf)
-		wake = bpfdev_catch_locked(d, &c->f, snaplen);
+	if (d->bif == bif)
+		wake = bpfdev_slots_catch_locked(d, &c->f, snaplen);
 	spin_unlock(&d->lock);
 	if (wake)
 		bpfdev_wakeup(d);
@@ -250,7 +259,10 @@ void bpfdev_detach(struct bpfdev_d *d)
 	bpfdev_if_put(bif);
 }
 
-/* BIOCSETIF: attach (or move) d to the named interface of the opener's namespace. */
+/*
+ * BIOCSETIF: attach (or move) d to the named interface of the opener's
+ * namespace, then discard what was buffered. Under ioctl_lock.
+ */
 int bpfdev_attach(struct bpfdev_d *d, const char *ifname)
 {
 	struct net_device *dev;
@@ -264,7 +276,7 @@ int bpfdev_attach(struct bpfdev_d *d, const char *ifname)
 		goto unlock;
 	}
 	if (d->bif && d->bif->dev == dev)
-		goto reset;
+		goto unlock;
 	bif = bpfdev_if_get(dev);
 	if (IS_ERR(bif)) {
 		err = PTR_ERR(bif);
@@ -280,13 +292,48 @@ int bpfdev_attach(struct bpfdev_d *d, const char *ifname)
 	WRITE_ONCE(d->bif, bif);
 	d->detached = false;
 	spin_unlock_bh(&d->lock);
-reset:
-	spin_lock_bh(&d->lock);
-	bpfdev_reset_locked(d);
-	spin_unlock_bh(&d->lock);
 unlock:
 	rtnl_unlock();
-	return err;
+	if (err)
+		return err;
+	/*
+	 * Reset as FreeBSD's reset_d: after a read() copying the hold buffer
+	 * out has handed it back. That copy can take as long as the reader's
+	 * page faults, so wait without RTNL. Killable only: the attach is done,
+	 * and a process being killed no longer cares what is buffered.
+	 */
+	if (bpfdev_slots_lock_idle(d, true))
+		return 0;
+	bpfdev_reset_locked(d);
+	spin_unlock_bh(&d->lock);
+	return 0;
+}
+
+/* Sum the per-CPU counters the tap keeps for d. */
+void bpfdev_stats_read(struct bpfdev_d *d, struct bpfdev_pcpu_stats *sum)
+{
+	int cpu;
+
+	sum->recv = 0;
+	sum->match = 0;
+	for_each_possible_cpu(cpu) {
+		const struct bpfdev_pcpu_stats *s = per_cpu_ptr(d->stats, cpu);
+
+		sum->recv += READ_ONCE(s->recv);
+		sum->match += READ_ONCE(s->match);
+	}
+}
+
+void bpfdev_stats_zero(struct bpfdev_d *d)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		struct bpfdev_pcpu_stats *s = per_cpu_ptr(d->stats, cpu);
+
+		WRITE_ONCE(s->recv, 0);
+		WRITE_ONCE(s->match, 0);
+	}
 }
 
 /* Descriptors attached to bif, in fan-out groups or not. Under RTNL. */
@@ -359,6 +406,7 @@ int bpfdev_tap_init(void)
 			bpfdev_scratch_free();
 			return -ENOMEM;
 		}
+		s->size = size;
 		s->room = BPF_SCRATCH_FRAME;
 	}
 	err = register_netdevice_notifier(&bpfdev_netdev_nb);

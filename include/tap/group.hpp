@@ -4,8 +4,9 @@
 //
 //   "bpf:eth0"  N /dev/bpf descriptors in one kernel fan-out group
 //               (BIOCSFANOUT): each frame goes to exactly one member
-//   "dpdk:..."  the port's RSS queues, one member per queue (not yet:
-//               errc::backend_unavailable until the DPDK backend has queues)
+//   "dpdk:DEVARGS"  the port's N receive queues, member I on queue I (the
+//               DPDK backend's "dpdk:DEVARGS@I/N"), spread by RSS with a
+//               symmetric key: flow_hash only
 //
 // Every member is an ordinary tap::Device with the group's Options (filter,
 // buffer size, ...). No threads are created, except by run(), which runs a
@@ -68,6 +69,8 @@ public:
 
 private:
 	explicit CaptureGroup(std::vector<Device> members) : members_(std::move(members)) {}
+	static Result<CaptureGroup> open_queues(const std::string &name, std::string_view devargs,
+						const GroupOptions &group, const Options &options);
 	std::vector<Device> members_;
 };
 

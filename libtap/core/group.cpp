@@ -32,6 +32,30 @@ unsigned int kernel_mode(const GroupOptions &g)
 
 } // namespace
 
+// dpdk:DEVARGS: member I is receive queue I of an N-queue port, the DPDK
+// backend's "dpdk:DEVARGS@I/N", which spreads by RSS with a symmetric key.
+Result<CaptureGroup> CaptureGroup::open_queues(const std::string &name, std::string_view devargs,
+					       const GroupOptions &group, const Options &options)
+{
+	if (devargs.find('@') != std::string_view::npos)
+		return fail(errc::invalid_option,
+			    name + ": a capture group chooses the queues itself; give dpdk:DEVARGS without @Q/N");
+	if (group.spread != Spread::flow_hash || group.rollover || group.group_id)
+		return fail(errc::invalid_option, name + ": dpdk: groups spread by the NIC's RSS flow hash "
+							 "only (no cpu, round_robin, rollover or group_id)");
+	std::vector<Device> members;
+	members.reserve(group.members);
+	for (std::size_t i = 0; i < group.members; ++i) {
+		auto member = Device::open("dpdk:" + std::string(devargs) + "@" + std::to_string(i) + "/" +
+						   std::to_string(group.members),
+					   options);
+		if (!member)
+			return std::unexpected(std::move(member.error()));
+		members.push_back(std::move(*member));
+	}
+	return CaptureGroup(std::move(members));
+}
+
 Result<CaptureGroup> CaptureGroup::open(std::string_view spec, const GroupOptions &group,
 					const Options &options)
 {
@@ -45,8 +69,7 @@ Result<CaptureGroup> CaptureGroup::open(std::string_view spec, const GroupOption
 	if (!target)
 		return std::unexpected(std::move(target.error()));
 	if (target->scheme == detail::Scheme::dpdk)
-		return fail(errc::backend_unavailable,
-			    name + ": multi-queue (RSS) capture groups on dpdk: are not supported yet");
+		return open_queues(name, target->rest, group, options);
 
 	const detail::Fanout fanout{group.group_id.value_or(default_group_id()), kernel_mode(group)};
 	std::vector<Device> members;

@@ -15,12 +15,17 @@ TEST(CaptureGroup, MemberCountOutOfRangeIsAnOptionError)
 	EXPECT_EQ(tap::CaptureGroup::open("bpf:eth0", g).error().code, tap::errc::invalid_option);
 }
 
-TEST(CaptureGroup, DpdkQueuesAreNotSupportedYet)
+TEST(CaptureGroup, DpdkGroupsAreQueuesSpreadByRssOnly)
 {
-	auto r = tap::CaptureGroup::open("dpdk:net_null0", tap::GroupOptions{});
+	auto r = tap::CaptureGroup::open("dpdk:net_null0@0/2", tap::GroupOptions{});
 	ASSERT_FALSE(r);
-	EXPECT_EQ(r.error().code, tap::errc::backend_unavailable);
-	EXPECT_NE(r.error().context.find("not supported yet"), std::string::npos);
+	EXPECT_EQ(r.error().code, tap::errc::invalid_option) << "the group picks the queues";
+	tap::GroupOptions g;
+	g.spread = tap::Spread::round_robin;
+	r = tap::CaptureGroup::open("dpdk:net_null0", g);
+	ASSERT_FALSE(r);
+	EXPECT_EQ(r.error().code, tap::errc::invalid_option);
+	EXPECT_NE(r.error().context.find("RSS"), std::string::npos);
 }
 
 TEST(CaptureGroup, SpecAndOptionsAreCheckedAsDeviceChecksThem)

@@ -50,6 +50,7 @@ static struct bpfdev_d *bpfdev_d_alloc(int unit)
 	INIT_LIST_HEAD(&d->bif_node);
 	init_waitqueue_head(&d->wait);
 	timer_setup(&d->timer, bpfdev_timeout_fn, 0);
+	d->bufops = &bpfdev_copy_bufops;
 	d->bufsize = clamp(bpfdev_default_bufsize, BPF_MINBUFSIZE, bpfdev_max_bufsize);
 	d->direction = BPF_D_INOUT;
 	d->unit = unit;
@@ -119,7 +120,7 @@ static int bpfdev_release(struct inode *inode, struct file *file)
 	synchronize_net();
 	del_timer_sync(&d->timer);
 	bpfdev_filters_free(d);
-	bpfdev_buffers_free(d);
+	bpfdev_slots_free(d);	/* no read() can run: never waits */
 	free_percpu(d->stats);
 	put_net(d->net);
 	if (d->unit >= 0)
@@ -227,6 +228,7 @@ static int __init bpfdev_init(void)
 
 	if (bpfdev_max_bufsize < BPF_MINBUFSIZE)
 		bpfdev_max_bufsize = BPF_MINBUFSIZE;
+	bpfdev_fanout_init();
 	err = bpfdev_tap_init();
 	if (err)
 		return err;

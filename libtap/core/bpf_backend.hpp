@@ -44,8 +44,15 @@ private:
 	std::optional<UserlandFilter> userland_;
 };
 
-// Find a free /dev/bpf node, attach it to ifname and apply options.
+// A kernel fan-out group to join (BIOCSFANOUT).
+struct Fanout {
+	std::uint32_t group;
+	unsigned int mode; // BPF_FANOUT_* | BPF_FANOUT_ROLLOVER
+};
+
+// Find a free /dev/bpf node, attach it to ifname and apply options; then
+// join the fan-out group, if given.
 Result<std::unique_ptr<Backend>> open_bpf(std::string_view ifname, const Options &options,
-					  const std::string &name);
+					  const std::string &name, const Fanout *fanout = nullptr);
 
 } // namespace tap::detail

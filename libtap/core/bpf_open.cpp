@@ -92,7 +92,7 @@ unsigned int bpf_direction(Direction d)
 } // namespace
 
 Result<std::unique_ptr<Backend>> open_bpf(std::string_view ifname, const Options &options,
-					  const std::string &name)
+					  const std::string &name, const Fanout *fanout)
 {
 	if (ifname.size() >= IFNAMSIZ)
 		return fail(errc::invalid_option, name + ": interface name longer than " +
@@ -176,6 +176,18 @@ Result<std::unique_ptr<Backend>> open_bpf(std::string_view ifname, const Options
 	if (filter) {
 		if (auto set = (*backend)->set_filter(*filter); !set)
 			return std::unexpected(std::move(set.error()));
+	}
+
+	// Last: joining flushes, and a member must not see frames outside its share.
+	if (fanout) {
+		struct bpf_fanout fo {fanout->group, fanout->mode};
+		if (::ioctl(fd, BIOCSFANOUT, &fo) < 0) {
+			if (errno == EINVAL)
+				return fail_errno(EINVAL, where + "BIOCSFANOUT (group " +
+							  std::to_string(fanout->group) +
+							  " has another mode, or the module has no fan-out)");
+			return sys("BIOCSFANOUT");
+		}
 	}
 	return std::unique_ptr<Backend>(std::move(*backend));
 }

@@ -29,6 +29,31 @@ Result<std::size_t> Backend::write(std::span<const std::span<const std::byte>> f
 	return sent;
 }
 
+Result<Target> parse_spec(std::string_view spec, const std::string &name)
+{
+	std::string_view scheme, rest = spec;
+	if (const auto colon = spec.find(':'); colon != std::string_view::npos) {
+		scheme = spec.substr(0, colon);
+		rest = spec.substr(colon + 1);
+	}
+	if (scheme == "dpdk")
+		return Target{Scheme::dpdk, rest};
+	if (scheme != "bpf") {
+		// Interface names may contain ':' (eth0:1). A prefix of letters
+		// only is a scheme, and an unknown one an error; anything else is
+		// an interface name for the kernel backend.
+		const bool letters = !scheme.empty() &&
+				     scheme.find_first_not_of("abcdefghijklmnopqrstuvwxyz") ==
+					     std::string_view::npos;
+		if (letters)
+			return fail(errc::unknown_backend, name + ": known backends are bpf: and dpdk:");
+		rest = spec;
+	}
+	if (rest.empty())
+		return fail(errc::invalid_option, name + ": no interface name");
+	return Target{Scheme::bpf, rest};
+}
+
 } // namespace detail
 
 namespace {
@@ -48,14 +73,12 @@ Result<Device> Device::open(std::string_view spec, const Options &options)
 	if (auto ok = validate(options); !ok)
 		return std::unexpected(Error{ok.error().code, name + ": " + ok.error().context});
 
-	std::string_view scheme, rest = spec;
-	if (const auto colon = spec.find(':'); colon != std::string_view::npos) {
-		scheme = spec.substr(0, colon);
-		rest = spec.substr(colon + 1);
-	}
-	if (scheme == "dpdk") {
+	auto target = detail::parse_spec(spec, name);
+	if (!target)
+		return std::unexpected(std::move(target.error()));
+	if (target->scheme == detail::Scheme::dpdk) {
 #if LIBTAP_HAVE_DPDK
-		auto backend = detail::open_dpdk(rest, options, name);
+		auto backend = detail::open_dpdk(target->rest, options, name);
 		if (!backend)
 			return std::unexpected(std::move(backend.error()));
 		return Device(std::move(*backend));
@@ -66,21 +89,8 @@ Result<Device> Device::open(std::string_view spec, const Options &options)
 	}
 	if (!options.dpdk_eal_args.empty())
 		return fail(errc::invalid_option, name + ": dpdk_eal_args is for dpdk: devices only");
-	if (scheme != "bpf") {
-		// Interface names may contain ':' (eth0:1). A prefix of letters
-		// only is a scheme, and an unknown one an error; anything else is
-		// an interface name for the kernel backend.
-		const bool letters = !scheme.empty() &&
-				     scheme.find_first_not_of("abcdefghijklmnopqrstuvwxyz") ==
-					     std::string_view::npos;
-		if (letters)
-			return fail(errc::unknown_backend, name + ": known backends are bpf: and dpdk:");
-		rest = spec;
-	}
-	if (rest.empty())
-		return fail(errc::invalid_option, name + ": no interface name");
 
-	auto backend = detail::open_bpf(rest, options, name);
+	auto backend = detail::open_bpf(target->rest, options, name);
 	if (!backend)
 		return std::unexpected(std::move(backend.error()));
 	return Device(std::move(*backend));

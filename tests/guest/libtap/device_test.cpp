@@ -6,6 +6,7 @@
 
 #include <poll.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -295,4 +296,106 @@ TEST(LibtapDevice, BufferSizeIsWhatTheModuleGranted)
 	o.buffer_size = 100;
 	tap::Device small = open(v.b, o);
 	EXPECT_EQ(small.buffer_size(), 100u);
+}
+
+// CaptureGroup: N members of one capture through a kernel fan-out group.
+namespace {
+
+Bytes numbered(unsigned n)
+{
+	Bytes f = frame(0);
+	f[15] = static_cast<std::byte>(n >> 8);
+	f[16] = static_cast<std::byte>(n);
+	return f;
+}
+
+unsigned number_of(std::span<const std::byte> f)
+{
+	return std::to_integer<unsigned>(f[15]) << 8 | std::to_integer<unsigned>(f[16]);
+}
+
+} // namespace
+
+TEST(LibtapGroup, MembersShareEveryFrameOnceEachOnItsOwnThread)
+{
+	Veth v("lg0", "lg1");
+	tap::Options o;
+	o.immediate = true;
+	tap::GroupOptions g;
+	g.members = 3;
+	g.spread = tap::Spread::round_robin;
+	auto group = tap::CaptureGroup::open("bpf:lg0", g, o);
+	ASSERT_TRUE(group) << group.error().message();
+	ASSERT_EQ(group->size(), 3u);
+	EXPECT_EQ(group->members()[1].name(), "bpf:lg0 member 1");
+	constexpr unsigned total = 300;
+	PacketSocket s(v.b);
+	for (unsigned i = 0; i < total; ++i)
+		s.send(numbered(i));
+	std::atomic<unsigned> seen{0};
+	std::vector<std::vector<unsigned>> got(group->size());
+	std::vector<std::thread::id> threads(group->size());
+	auto r = group->run([&](std::size_t i, tap::Device &member) -> tap::Result<void> {
+		threads[i] = std::this_thread::get_id();
+		const auto end = Clock::now() + 10s;
+		while (seen < total && Clock::now() < end) {
+			auto b = member.read(100ms);
+			if (!b)
+				return std::unexpected(b.error());
+			for (auto p : *b) {
+				got[i].push_back(number_of(p.bytes()));
+				++seen;
+			}
+		}
+		return {};
+	});
+	ASSERT_TRUE(r) << r.error().message();
+	std::vector<unsigned> all;
+	for (std::size_t i = 0; i < got.size(); ++i) {
+		EXPECT_EQ(got[i].size(), total / 3) << "round robin: member " << i;
+		EXPECT_NE(threads[i], std::this_thread::get_id()) << "run() gives each member a thread";
+		all.insert(all.end(), got[i].begin(), got[i].end());
+	}
+	std::sort(all.begin(), all.end());
+	ASSERT_EQ(all.size(), total);
+	for (unsigned i = 0; i < total; ++i)
+		ASSERT_EQ(all[i], i) << "each frame exactly once";
+	auto each = group->member_stats();
+	auto sum = group->stats();
+	ASSERT_TRUE(each && sum);
+	EXPECT_EQ(sum->received, total);
+	EXPECT_EQ((*each)[0].received + (*each)[1].received + (*each)[2].received, sum->received);
+}
+
+TEST(LibtapGroup, RunInterruptsTheOthersWhenOneMemberFails)
+{
+	Veth v("lg0", "lg1");
+	auto group = tap::CaptureGroup::open("lg0", tap::GroupOptions{});
+	ASSERT_TRUE(group) << group.error().message();
+	auto r = group->run([](std::size_t i, tap::Device &member) -> tap::Result<void> {
+		if (i == 1)
+			return tap::fail_errno(EIO, member.name() + ": given up");
+		auto b = member.read(); // no timeout: only the interrupt ends it
+		if (!b && b.error().code == std::errc::interrupted)
+			return {};
+		return b ? tap::Result<void>{} : std::unexpected(b.error());
+	});
+	ASSERT_FALSE(r);
+	EXPECT_EQ(r.error().message(), "lg0 member 1: given up: " + std::generic_category().message(EIO));
+}
+
+TEST(LibtapGroup, TwoGroupsOnOneInterfaceEachSeeEverything)
+{
+	Veth v("lg0", "lg1");
+	tap::Options o;
+	o.immediate = true;
+	auto a = tap::CaptureGroup::open("lg0", tap::GroupOptions{}, o);
+	auto b = tap::CaptureGroup::open("lg0", tap::GroupOptions{}, o);
+	ASSERT_TRUE(a && b);
+	PacketSocket s(v.b);
+	for (unsigned i = 0; i < 50; ++i)
+		s.send(numbered(i));
+	std::this_thread::sleep_for(300ms);
+	EXPECT_EQ(a->stats()->received, 50u) << "default group ids differ";
+	EXPECT_EQ(b->stats()->received, 50u);
 }

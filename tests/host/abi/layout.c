@@ -23,6 +23,7 @@ STATIC_ASSERT(BPF_ALIGNMENT == sizeof(long), "alignment is sizeof(long)");
 STATIC_ASSERT(BPF_WORDALIGN(14 + 26) - 14 == 26, "Ethernet bh_hdrlen is 26");
 STATIC_ASSERT(BPF_WORDALIGN(1) == 8 && BPF_WORDALIGN(8) == 8, "word align");
 STATIC_ASSERT(sizeof(struct bpf_stat) == 8, "bpf_stat is two u_ints");
+STATIC_ASSERT(sizeof(struct bpf_fanout) == 8, "bpf_fanout is two u_ints");
 STATIC_ASSERT(sizeof(struct bpf_dltlist) == 16, "bpf_dltlist is 16 bytes");
 STATIC_ASSERT(sizeof(struct bpf_version) == 4, "bpf_version is 4 bytes");
 STATIC_ASSERT(BPF_MAJOR_VERSION == 1 && BPF_MINOR_VERSION == 1, "version 1.1");
@@ -55,6 +56,7 @@ STATIC_ASSERT(BIOCGETBUFMODE == 0x8004427du, "BIOCGETBUFMODE");
 STATIC_ASSERT(BIOCSETBUFMODE == 0x4004427eu, "BIOCSETBUFMODE");
 STATIC_ASSERT(BIOCGTSTAMP == 0x80044283u, "BIOCGTSTAMP");
 STATIC_ASSERT(BIOCSTSTAMP == 0x40044284u, "BIOCSTSTAMP");
+STATIC_ASSERT(BIOCSFANOUT == 0x400842d2u && BIOCGFANOUT == 0x800842d3u, "fan-out, clear of the BSDs");
 STATIC_ASSERT(BIOCGSEESENT == BIOCGDIRECTION && BIOCSSEESENT == BIOCSDIRECTION, "SEESENT aliases");
 
 /* BSD-style use: the macros build a program the way BSD code writes one. */

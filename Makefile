@@ -4,12 +4,16 @@
 #   make demo     build, boot the guest, capture generated traffic on /dev/bpf0
 #   make kmod [KVER=release|debug | KDIR=tree]   the module for one kernel,
 #                 into $(BUILD)/kmod/<release>/ (default: scripts/kernel-version)
+#   make install  [DESTDIR=...] [PREFIX=/usr/local]: libtap, tools, bpfcap and
+#                 its libpcap, the module source for DKMS, the udev rule
 KVER  ?= $(shell scripts/kernel-version)
 BUILD ?= build
 CMAKE_BUILD_TYPE ?= RelWithDebInfo
 JOBS  ?= $(shell nproc)
+PREFIX ?= /usr/local
+DESTDIR ?=
 
-.PHONY: all kmod userspace libpcap check demo bench deps clean checkpatch
+.PHONY: all kmod userspace libpcap check demo bench deps clean checkpatch install
 
 all: kmod userspace libpcap
 
@@ -17,13 +21,21 @@ kmod:
 	BUILD=$(BUILD) scripts/build-kmod $(if $(KDIR),,$(KVER)) >/dev/null
 
 userspace:
-	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(CMAKE_BUILD_TYPE) >/dev/null
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(CMAKE_BUILD_TYPE) -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
 	cmake --build $(BUILD) -j $(JOBS)
 
 # Debian's libpcap built against include/net/bpf.h into $(BUILD)/libpcap-bpf/
 # (cached; utils/bpfcap runs programs on it).
 libpcap:
 	BUILD=$(BUILD) scripts/build-libpcap
+
+# Everything under PREFIX (libdir as GNUInstallDirs gives it: lib/<triplet>
+# for /usr), except what its users read from fixed places: the DKMS source in
+# /usr/src/bpfdev-<version>/, the udev rule in /usr/lib/udev/rules.d/, the
+# group in /usr/lib/sysusers.d/. No module is built here: `dkms install
+# bpfdev/<version>` (or the bpfdev-dkms package) builds it per kernel.
+install: userspace libpcap
+	DESTDIR=$(DESTDIR) cmake --install $(BUILD)
 
 deps:
 	scripts/install-deps

@@ -5,7 +5,6 @@
  * that scripts/vm-run --kernel debug fails the run with the matching report.
  * Only ever loaded in the guest.
  */
-#include <linux/delay.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/slab.h>
@@ -42,8 +41,9 @@ static noinline void buggy_ubsan(void)
 
 static noinline void buggy_atomic_sleep(void)
 {
+	/* A GFP_KERNEL allocation may sleep: might_sleep() reports it. */
 	spin_lock(&buggy_spin);
-	msleep(1);
+	kfree(kmalloc(64, GFP_KERNEL));
 	spin_unlock(&buggy_spin);
 }
 

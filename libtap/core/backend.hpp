@@ -18,6 +18,8 @@ struct DeviceInfo {
 	std::uint32_t snap_length = 0;
 	std::size_t buffer_size = 0;
 	TimestampUnit timestamp_unit = TimestampUnit::nanoseconds;
+	// IPv4 netmask for compiling expressions ("ip broadcast").
+	std::uint32_t netmask = Filter::netmask_unknown;
 };
 
 class Backend {

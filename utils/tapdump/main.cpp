@@ -24,13 +24,16 @@ using tools::die;
 using tools::number;
 
 constexpr const char *usage_text =
-	"Usage: tapdump [-enpx] [-i IFACE] [-c COUNT] [-s SNAPLEN] [-B BUFSIZE_KIB]\n"
+	"Usage: tapdump [-Denpx] [-i IFACE] [-c COUNT] [-s SNAPLEN] [-B BUFSIZE_KIB]\n"
 	"               [-Q in|out|inout] [--immediate] [-w FILE] [-r FILE] [EXPRESSION]\n"
 	"\n"
-	"Capture packets on IFACE through /dev/bpf (bpfdev) and print one line each,\n"
-	"or write them to a pcap file with nanosecond timestamps.\n"
+	"Capture packets on IFACE through /dev/bpf (bpfdev), or DPDK for dpdk: device\n"
+	"strings, and print one line each, or write them to a pcap file with\n"
+	"nanosecond timestamps.\n"
 	"\n"
-	"  -i IFACE        interface to capture on (or a libtap device string, bpf:eth0)\n"
+	"  -i IFACE        interface to capture on, or a libtap device string:\n"
+	"                  bpf:eth0, dpdk:0000:03:00.0, dpdk:net_pcap0,rx_pcap=F.pcap\n"
+	"  -D              list what can be captured on (both backends) and exit\n"
 	"  -c COUNT        exit after COUNT packets\n"
 	"  -s SNAPLEN      bytes to keep of each packet (0 = 262144, the default)\n"
 	"  -B BUFSIZE      capture buffer size in KiB (default 2048)\n"
@@ -70,8 +73,14 @@ Args parse_args(int argc, char **argv)
 	};
 	Args a;
 	int c;
-	while ((c = getopt_long(argc, argv, "+i:c:s:B:Q:w:r:pnexh", long_options, nullptr)) != -1) {
+	while ((c = getopt_long(argc, argv, "+i:c:s:B:Q:w:r:pnexhD", long_options, nullptr)) != -1) {
 		switch (c) {
+		case 'D': {
+			int n = 0;
+			for (const auto &e : tap::Device::list())
+				std::printf("%d.%s (%s)\n", ++n, e.spec.c_str(), e.description.c_str());
+			std::exit(0);
+		}
 		case 'i': a.interface = optarg; break;
 		case 'c': a.count = number<std::uint64_t>(optarg, "count"); break;
 		case 's':
@@ -189,7 +198,8 @@ int read_file(const Args &a)
 	const int dlt = pcap_datalink(in.get());
 	if (!a.expression.empty()) {
 		bpf_program prog{};
-		if (pcap_compile(in.get(), &prog, a.expression.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0)
+		// A file has no netmask: 0, as tcpdump -r ("ip broadcast" works).
+		if (pcap_compile(in.get(), &prog, a.expression.c_str(), 1, 0) != 0)
 			die(std::string("filter \"") + a.expression + "\": " + pcap_geterr(in.get()));
 		const int rc = pcap_setfilter(in.get(), &prog);
 		pcap_freecode(&prog);

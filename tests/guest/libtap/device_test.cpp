@@ -4,13 +4,7 @@
 // nobody owns, so nothing answers) and sends frames from AF_PACKET sockets.
 #include <gtest/gtest.h>
 
-#include <arpa/inet.h>
-#include <linux/if_packet.h>
-#include <net/ethernet.h>
-#include <net/if.h>
 #include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -21,31 +15,16 @@
 
 #include <tap/tap.hpp>
 
+#include "guest_net.hpp"
+
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 using Bytes = std::vector<std::byte>;
 
 namespace {
 
-void sh(const std::string &cmd)
-{
-	if (std::system(cmd.c_str()) != 0)
-		throw std::runtime_error("failed: " + cmd);
-}
-
-// A veth pair, both ends up, IPv6 off (no stray ND/MLD traffic).
-struct Veth {
-	std::string a, b;
-	Veth(std::string a_, std::string b_) : a(std::move(a_)), b(std::move(b_))
-	{
-		sh("ip link add " + a + " type veth peer name " + b);
-		for (const auto &n : {a, b}) {
-			sh("sysctl -qw net.ipv6.conf." + n + ".disable_ipv6=1");
-			sh("ip link set " + n + " up");
-		}
-	}
-	~Veth() { std::system(("ip link del " + a + " 2>/dev/null").c_str()); }
-};
+using guest::PacketSocket;
+using guest::Veth;
 
 // Frames to 02:00:00:00:00:99 from 02:00:00:00:00:aa, EtherType 0x88b5,
 // first payload byte = index.
@@ -58,31 +37,6 @@ Bytes frame(unsigned index, std::size_t size = 60)
 	f[14] = static_cast<std::byte>(index);
 	return f;
 }
-
-class PacketSocket {
-public:
-	explicit PacketSocket(const std::string &ifname)
-		: fd_(::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL)))
-	{
-		if (fd_ < 0)
-			throw std::runtime_error("AF_PACKET socket");
-		sockaddr_ll sll{};
-		sll.sll_family = AF_PACKET;
-		sll.sll_protocol = htons(ETH_P_ALL);
-		sll.sll_ifindex = static_cast<int>(if_nametoindex(ifname.c_str()));
-		if (::bind(fd_, reinterpret_cast<sockaddr *>(&sll), sizeof sll) != 0)
-			throw std::runtime_error("bind " + ifname);
-	}
-	~PacketSocket() { ::close(fd_); }
-	void send(const Bytes &f) const
-	{
-		if (::send(fd_, f.data(), f.size(), 0) != static_cast<ssize_t>(f.size()))
-			throw std::runtime_error("send");
-	}
-
-private:
-	int fd_;
-};
 
 tap::Device open(const std::string &ifname, tap::Options o = {})
 {

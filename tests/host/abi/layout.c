@@ -28,7 +28,7 @@ STATIC_ASSERT(sizeof(struct bpf_version) == 4, "bpf_version is 4 bytes");
 STATIC_ASSERT(BPF_MAJOR_VERSION == 1 && BPF_MINOR_VERSION == 1, "version 1.1");
 STATIC_ASSERT(BPF_D_IN == 0 && BPF_D_INOUT == 1 && BPF_D_OUT == 2, "FreeBSD directions");
 
-/* Linux-encoded FreeBSD numbers (reference/libpcap.md section 1.4). */
+/* Linux-encoded FreeBSD numbers (docs/REFERENCE.md section 3). */
 STATIC_ASSERT(BIOCGBLEN == 0x80044266u, "BIOCGBLEN");
 STATIC_ASSERT(BIOCSBLEN == 0xc0044266u, "BIOCSBLEN");
 STATIC_ASSERT(BIOCSETF == 0x40104267u, "BIOCSETF");

@@ -11,6 +11,7 @@
 #include <linux/uaccess.h>
 
 #include "bpfdev.h"
+#include "bpfdev_compat.h"
 
 static bool bpfdev_lock_allows(unsigned int cmd)
 {
@@ -311,15 +312,14 @@ static long bpfdev_ioctl_locked(struct file *file, struct bpfdev_d *d, unsigned 
 		return copy_to_user((void __user *)arg, &version, sizeof(version)) ?
 		       -EFAULT : 0;
 	case BIOCGRSIG:
-		return bpfdev_put_uint(arg, READ_ONCE(file->f_owner.signum) ?: SIGIO);
+		return bpfdev_put_uint(arg, bpfdev_file_signum(file) ?: SIGIO);
 	case BIOCSRSIG:
 		if (bpfdev_get_uint(arg, &val))
 			return -EFAULT;
 		if (!val || val >= _NSIG)
 			return -EINVAL;
 		/* Async wakeups send the file owner's signal: F_SETSIG's. */
-		WRITE_ONCE(file->f_owner.signum, val);
-		return 0;
+		return bpfdev_set_file_signum(file, val);
 	case BIOCGHDRCMPLT:
 		return bpfdev_put_uint(arg, d->hdrcmplt);
 	case BIOCSHDRCMPLT:

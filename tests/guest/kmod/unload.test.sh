@@ -1,7 +1,7 @@
 #!/bin/bash
 # Guest: the module unloads cleanly once nothing is open, leaves no node or
 # class behind, and loads again (scripts/vm-run's dmesg gate checks the log).
-ko=${BPFDEV_KO:-kmod/bpfdev.ko}
+ko=${BPFDEV_KO:?set by scripts/vm-run: the module it loaded}
 check() { if eval "$2"; then echo "ok - kmod.unload.$1"; else echo "not ok - kmod.unload.$1"; fi; }
 ip link add bu0 type veth peer name bu1 && ip link set bu0 up && ip link set bu1 up
 # Every descriptor the earlier tests opened is closed: nothing of ours is left.

@@ -290,7 +290,7 @@ static long bpfdev_ioctl_locked(struct file *file, struct bpfdev_d *d, unsigned 
 	case BIOCSRSIG:
 		if (bpfdev_get_uint(arg, &val))
 			return -EFAULT;
-		if (!val || val >= _NSIG)
+		if (!val || val > _NSIG)	/* signals are 1.._NSIG */
 			return -EINVAL;
 		/* Async wakeups send the file owner's signal: F_SETSIG's. */
 		WRITE_ONCE(file->f_owner.signum, val);
@@ -344,8 +344,9 @@ long bpfdev_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	struct bpfdev_d *d = file->private_data;
 	long ret;
 
+	/* ERESTARTSYS: restarted under SA_RESTART, EINTR otherwise, as BSD's PCATCH. */
 	if (mutex_lock_interruptible(&d->ioctl_lock))
-		return -EINTR;
+		return -ERESTARTSYS;
 	if (d->locked && !bpfdev_lock_allows(cmd)) {
 		ret = -EPERM;
 		goto out;

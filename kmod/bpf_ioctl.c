@@ -33,6 +33,7 @@ static bool bpfdev_lock_allows(unsigned int cmd)
 	case BIOCIMMEDIATE:
 	case BIOCGDIRECTION:
 	case BIOCGTSTAMP:
+	case BIOCGHEADDROP:
 		return true;
 	default:
 		return false;
@@ -322,6 +323,15 @@ static long bpfdev_ioctl_locked(struct file *file, struct bpfdev_d *d, unsigned 
 		d->tstamp = val;
 		spin_unlock_bh(&d->lock);
 		return 0;
+	case BIOCSHEADDROP:
+		if (bpfdev_get_uint(arg, &val))
+			return -EFAULT;
+		spin_lock_bh(&d->lock);
+		d->headdrop = !!val;
+		spin_unlock_bh(&d->lock);
+		return 0;
+	case BIOCGHEADDROP:
+		return bpfdev_put_uint(arg, READ_ONCE(d->headdrop));
 	case BIOCLOCK:
 		d->locked = true;
 		return 0;

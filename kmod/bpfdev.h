@@ -55,7 +55,9 @@ struct bpfdev_d {
 	const struct bpfdev_bufops *bufops;	/* the buffer mode */
 	struct bpfdev_buf *sbuf, *hbuf, *fbuf;
 	unsigned int slen, hlen, bufsize;
+	unsigned int scnt, hcnt;	/* records in store and hold */
 	bool hbuf_in_use;		/* a read is copying the hold buffer out */
+	bool headdrop;			/* macOS BIOCSHEADDROP: drop the oldest buffer */
 	u64 drops;
 
 	struct bpfdev_filter __rcu *rfilter;

@@ -49,17 +49,23 @@ static void bpfdev_slots_reclaim_acked(struct bpfdev_d *d)
 		bpfdev_slots_reclaim(d);
 }
 
-/* Install a mode's two new buffers as store and free. Takes d->lock. */
-void bpfdev_slots_install(struct bpfdev_d *d, struct bpfdev_buf *bufs[2])
+/* Set the three slots, all empty of records. */
+static void bpfdev_slots_set(struct bpfdev_d *d, struct bpfdev_buf *s, struct bpfdev_buf *f)
 {
-	spin_lock_bh(&d->lock);
-	d->sbuf = bufs[0];
-	d->fbuf = bufs[1];
+	d->sbuf = s;
+	d->fbuf = f;
 	d->hbuf = NULL;
 	d->slen = 0;
 	d->hlen = 0;
 	d->scnt = 0;
 	d->hcnt = 0;
+}
+
+/* Install a mode's two new buffers as store and free. Takes d->lock. */
+void bpfdev_slots_install(struct bpfdev_d *d, struct bpfdev_buf *bufs[2])
+{
+	spin_lock_bh(&d->lock);
+	bpfdev_slots_set(d, bufs[0], bufs[1]);
 	spin_unlock_bh(&d->lock);
 }
 
@@ -121,13 +127,7 @@ int bpfdev_slots_free(struct bpfdev_d *d)
 	bufs[0] = d->sbuf;
 	bufs[1] = d->hbuf;
 	bufs[2] = d->fbuf;
-	d->sbuf = NULL;
-	d->hbuf = NULL;
-	d->fbuf = NULL;
-	d->slen = 0;
-	d->hlen = 0;
-	d->scnt = 0;
-	d->hcnt = 0;
+	bpfdev_slots_set(d, NULL, NULL);
 	spin_unlock_bh(&d->lock);
 	for (i = 0; i < ARRAY_SIZE(bufs); i++)
 		if (bufs[i])

@@ -168,7 +168,8 @@ TEST(Control, SignalSixtyFourIsAValidAsyncSignal)
 // raw-IP interface, and its descriptors say so.
 TEST(Control, LinkTypeFollowsADeviceWhoseTypeChanges)
 {
-	ASSERT_EQ(sh_status("modprobe bonding && modprobe tun"), 0);
+	// max_bonds=0: loading the module must not leave a bond0 behind.
+	ASSERT_EQ(sh_status("modprobe bonding max_bonds=0 && modprobe tun"), 0);
 	sh("ip link add bct0 type bond mode active-backup");
 	sh("ip tuntap add dev bct1 mode tun");
 	Fd bpf = open_bpf("bct0");

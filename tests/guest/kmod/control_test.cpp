@@ -183,7 +183,8 @@ TEST(Control, LinkTypeFollowsADeviceWhoseTypeChanges)
 	bpf_dltlist list{1, &one};
 	ASSERT_EQ(ioctl(bpf.get(), BIOCGDLTLIST, &list), 0);
 	EXPECT_EQ(one, unsigned(DLT_RAW));
-	sh_status("ip link del bct0; ip link del bct1");
+	// bonding adds /sys/class/net/bonding_masters: unload it again.
+	sh_status("ip link del bct0; ip link del bct1; rmmod bonding");
 }
 
 namespace {

@@ -11,6 +11,7 @@
 #include <linux/uaccess.h>
 
 #include "bpfdev.h"
+#include "bpfdev_compat.h"
 
 static bool bpfdev_lock_allows(unsigned int cmd)
 {
@@ -23,6 +24,7 @@ static bool bpfdev_lock_allows(unsigned int cmd)
 	case BIOCGRTIMEOUT:
 	case BIOCGSTATS:
 	case BIOCGSTATS64:
+	case BIOCGFANOUT:
 	case BIOCVERSION:
 	case BIOCGRSIG:
 	case BIOCGHDRCMPLT:
@@ -234,6 +236,26 @@ static int bpfdev_ioc_nread(struct bpfdev_d *d, unsigned long arg)
 	return put_user(n, (int __user *)arg) ? -EFAULT : 0;
 }
 
+/* BIOCSFANOUT is not on the BIOCLOCK list: leaving a group sees more frames. */
+static int bpfdev_ioc_sfanout(struct bpfdev_d *d, unsigned long arg)
+{
+	struct bpf_fanout req;
+
+	if (copy_from_user(&req, (void __user *)arg, sizeof(req)))
+		return -EFAULT;
+	return bpfdev_fanout_set(d, &req);
+}
+
+static int bpfdev_ioc_gfanout(struct bpfdev_d *d, unsigned long arg)
+{
+	struct bpf_fanout cur;
+
+	spin_lock_bh(&d->lock);
+	cur = d->fanout_show;
+	spin_unlock_bh(&d->lock);
+	return copy_to_user((void __user *)arg, &cur, sizeof(cur)) ? -EFAULT : 0;
+}
+
 static long bpfdev_ioctl_locked(struct file *file, struct bpfdev_d *d, unsigned int cmd,
 				unsigned long arg)
 {
@@ -278,6 +300,10 @@ static long bpfdev_ioctl_locked(struct file *file, struct bpfdev_d *d, unsigned 
 		return bpfdev_ioc_stats(d, arg);
 	case BIOCGSTATS64:
 		return bpfdev_ioc_stats64(d, arg);
+	case BIOCSFANOUT:
+		return bpfdev_ioc_sfanout(d, arg);
+	case BIOCGFANOUT:
+		return bpfdev_ioc_gfanout(d, arg);
 	case BIOCIMMEDIATE:
 		if (bpfdev_get_uint(arg, &val))
 			return -EFAULT;
@@ -287,15 +313,14 @@ static long bpfdev_ioctl_locked(struct file *file, struct bpfdev_d *d, unsigned 
 		return copy_to_user((void __user *)arg, &version, sizeof(version)) ?
 		       -EFAULT : 0;
 	case BIOCGRSIG:
-		return bpfdev_put_uint(arg, READ_ONCE(file->f_owner.signum) ?: SIGIO);
+		return bpfdev_put_uint(arg, bpfdev_file_signum(file) ?: SIGIO);
 	case BIOCSRSIG:
 		if (bpfdev_get_uint(arg, &val))
 			return -EFAULT;
 		if (!val || val > _NSIG)	/* signals are 1.._NSIG */
 			return -EINVAL;
 		/* Async wakeups send the file owner's signal: F_SETSIG's. */
-		WRITE_ONCE(file->f_owner.signum, val);
-		return 0;
+		return bpfdev_set_file_signum(file, val);
 	case BIOCGHDRCMPLT:
 		return bpfdev_put_uint(arg, d->hdrcmplt);
 	case BIOCSHDRCMPLT:

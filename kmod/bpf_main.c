@@ -14,6 +14,7 @@
 #include <net/net_namespace.h>
 
 #include "bpfdev.h"
+#include "bpfdev_compat.h"
 
 /*
  * Buffer sizes may be changed at run time, so each write is checked here:
@@ -196,7 +197,6 @@ static int bpfdev_fasync(int fd, struct file *file, int on)
 	.poll = bpfdev_poll,				\
 	.unlocked_ioctl = bpfdev_ioctl,			\
 	.fasync = bpfdev_fasync,				\
-	.llseek = no_llseek,				\
 }
 
 static const struct file_operations bpfdev_clone_fops = BPF_FOPS(bpfdev_open_clone);
@@ -209,7 +209,7 @@ static struct miscdevice bpfdev_misc = {
 	.mode = 0600,
 };
 
-static char *bpfdev_devnode(struct device *dev, umode_t *mode)
+static char *bpfdev_devnode(BPFDEV_DEVNODE_CONST struct device *dev, umode_t *mode)
 {
 	if (mode)
 		*mode = 0600;
@@ -234,7 +234,7 @@ static int __init bpfdev_units_init(void)
 	err = cdev_add(&bpfdev_cdev, bpfdev_devt, max_devices);
 	if (err)
 		goto free_region;
-	bpfdev_class = class_create(THIS_MODULE, "bpf");
+	bpfdev_class = bpfdev_class_create("bpf");
 	if (IS_ERR(bpfdev_class)) {
 		err = PTR_ERR(bpfdev_class);
 		goto del_cdev;
@@ -277,6 +277,7 @@ static int __init bpfdev_init(void)
 {
 	int err;
 
+	bpfdev_fanout_init();
 	err = bpfdev_tap_init();
 	if (err)
 		return err;

@@ -228,6 +228,23 @@ bool bpfdev_slots_catch_locked(struct bpfdev_d *d, const struct bpfdev_frame *f,
 }
 
 /*
+ * Would catch store f, whole, without a drop: it fits the store, or the free
+ * buffer is there to rotate to? Fan-out rollover asks before choosing a
+ * member; the filter's snap length is not known yet, so the whole frame.
+ */
+bool bpfdev_slots_room_locked(const struct bpfdev_d *d, const struct bpfdev_frame *f)
+{
+	unsigned int totlen;
+
+	if (!d->sbuf || !d->bif)
+		return false;
+	if (d->fbuf)
+		return true;
+	totlen = min(d->bif->hdrlen + f->len, d->bufsize);
+	return !d->sbuf->published && BPF_WORDALIGN(d->slen) + totlen <= d->bufsize;
+}
+
+/*
  * read(): take the hold buffer to copy it out without d->lock. From now
  * until bpfdev_slots_give_back() nothing moves or frees the slots.
  */

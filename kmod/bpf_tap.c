@@ -103,54 +103,64 @@ static bool bpfdev_direction_ok(const struct bpfdev_d *d, bool outgoing)
 	}
 }
 
+/* Offer the frame to one descriptor: direction, filter, buffer. */
+void bpfdev_tap_deliver(struct bpfdev_d *d, struct bpfdev_if *bif, struct bpfdev_tap_ctx *c)
+{
+	struct bpfdev_filter *flt;
+	unsigned int snaplen = (unsigned int)-1;
+	bool wake = false;
+
+	if (!bpfdev_direction_ok(d, c->outgoing))
+		return;
+	this_cpu_inc(d->stats->recv);
+	flt = rcu_dereference(d->rfilter);
+	if (flt) {
+		if (c->f.has_tag && !c->scratch_tried) {
+			struct sk_buff *s = bpfdev_scratch_frame(&c->f);
+
+			c->scratch_tried = true;
+			if (s) {
+				c->filter_skb = s;
+				c->f.flat = s->data;
+			}
+		}
+		snaplen = bpf_prog_run(flt->prog, c->filter_skb);
+		if (!snaplen)
+			return;
+	}
+	this_cpu_inc(d->stats->match);
+	/* Read the clock once, and only for frames that are kept. */
+	if (!c->f.real_ns)
+		c->f.real_ns = ktime_get_real_ns();
+	spin_lock(&d->lock);
+	if (d->bif == bif)
+		wake = bpfdev_slots_catch_locked(d, &c->f, snaplen);
+	spin_unlock(&d->lock);
+	if (wake)
+		bpfdev_wakeup(d);
+}
+
 static void bpfdev_tap_frame(struct bpfdev_if *bif, struct sk_buff *skb, bool outgoing)
 {
-	struct sk_buff *filter_skb = skb;
-	struct bpfdev_frame f = { .skb = skb, .len = skb->len };
-	bool scratch_tried = false;
+	struct bpfdev_tap_ctx c = {
+		.f = { .skb = skb, .len = skb->len },
+		.filter_skb = skb,
+		.outgoing = outgoing,
+	};
 	struct bpfdev_d *d;
 
 	if (READ_ONCE(bif->dlt) == DLT_EN10MB && skb_vlan_tag_present(skb)) {
-		f.has_tag = true;
-		f.tag[0] = skb->vlan_proto;
-		f.tag[1] = htons(skb_vlan_tag_get(skb));
-		f.len += VLAN_HLEN;
+		c.f.has_tag = true;
+		c.f.tag[0] = skb->vlan_proto;
+		c.f.tag[1] = htons(skb_vlan_tag_get(skb));
+		c.f.len += VLAN_HLEN;
 	}
 
-	list_for_each_entry_rcu(d, &bif->dlist, bif_node) {
-		struct bpfdev_filter *flt;
-		unsigned int snaplen = (unsigned int)-1;
-		bool wake = false;
-
-		if (!bpfdev_direction_ok(d, outgoing))
-			continue;
-		this_cpu_inc(d->stats->recv);
-		flt = rcu_dereference(d->rfilter);
-		if (flt) {
-			if (f.has_tag && !scratch_tried) {
-				struct sk_buff *s = bpfdev_scratch_frame(&f);
-
-				scratch_tried = true;
-				if (s) {
-					filter_skb = s;
-					f.flat = s->data;
-				}
-			}
-			snaplen = bpf_prog_run(flt->prog, filter_skb);
-			if (!snaplen)
-				continue;
-		}
-		this_cpu_inc(d->stats->match);
-		/* Read the clock once, and only for frames that are kept. */
-		if (!f.real_ns)
-			f.real_ns = ktime_get_real_ns();
-		spin_lock(&d->lock);
-		if (d->bif == bif)
-			wake = bpfdev_slots_catch_locked(d, &f, snaplen);
-		spin_unlock(&d->lock);
-		if (wake)
-			bpfdev_wakeup(d);
-	}
+	list_for_each_entry_rcu(d, &bif->dlist, bif_node)
+		bpfdev_tap_deliver(d, bif, &c);
+	/* Descriptors in fan-out groups are not on dlist: one test for the rest. */
+	if (unlikely(!list_empty(&bif->groups)))
+		bpfdev_fanout_deliver(bif, &c);
 }
 
 static int bpfdev_tap_rcv(struct sk_buff *skb, struct net_device *dev,
@@ -211,6 +221,7 @@ static struct bpfdev_if *bpfdev_if_get(struct net_device *dev)
 	bif->dev = dev;
 	dev_hold(dev);
 	INIT_LIST_HEAD(&bif->dlist);
+	INIT_LIST_HEAD(&bif->groups);
 	bif->pt.type = htons(ETH_P_ALL);
 	bif->pt.dev = dev;
 	bif->pt.func = bpfdev_tap_rcv;
@@ -236,7 +247,7 @@ static void bpfdev_if_free_rcu(struct rcu_head *head)
  */
 static void bpfdev_if_put(struct bpfdev_if *bif)
 {
-	if (!list_empty(&bif->dlist))
+	if (!list_empty(&bif->dlist) || !list_empty(&bif->groups))
 		return;
 	__dev_remove_pack(&bif->pt);
 	list_del(&bif->node);
@@ -248,7 +259,10 @@ static void bpfdev_unlink(struct bpfdev_d *d)
 {
 	struct bpfdev_if *bif = d->bif;
 
-	list_del_rcu(&d->bif_node);
+	if (d->fanout)
+		bpfdev_fanout_leave(d, false);
+	else
+		list_del_rcu(&d->bif_node);
 	d->unlink_gp = get_state_synchronize_rcu();
 	if (d->promisc) {
 		d->promisc = false;
@@ -364,12 +378,24 @@ void bpfdev_stats_zero(struct bpfdev_d *d)
 	bpfdev_stats_sum(d, &d->stats_base);
 }
 
+static unsigned int bpfdev_if_users(struct bpfdev_if *bif)
+{
+	unsigned int n = list_count_nodes(&bif->dlist);
+
+	return n + bpfdev_fanout_members(bif);
+}
+
 /* The interface went away (or took a link type we cannot give): detach all. */
 static void bpfdev_if_detach_all(struct bpfdev_if *bif)
 {
-	struct bpfdev_d *d, *tmp;
+	unsigned int n = bpfdev_if_users(bif);
+	struct bpfdev_d *d;
 
-	list_for_each_entry_safe(d, tmp, &bif->dlist, bif_node) {
+	/* Plain descriptors first, then fan-out members; bif stays until the end. */
+	while (n--) {
+		d = list_first_entry_or_null(&bif->dlist, struct bpfdev_d, bif_node);
+		if (!d)
+			d = bpfdev_fanout_first(bif);
 		spin_lock_bh(&d->lock);
 		d->detached = true;
 		spin_unlock_bh(&d->lock);
@@ -401,6 +427,7 @@ static void bpfdev_if_retype(struct bpfdev_if *bif)
 	WRITE_ONCE(bif->loopback, bif->dev->flags & IFF_LOOPBACK);
 }
 
+/* Descriptors attached to bif, in fan-out groups or not. Under RTNL. */
 static int bpfdev_netdev_event(struct notifier_block *nb, unsigned long event, void *ptr)
 {
 	struct net_device *dev = netdev_notifier_info_to_dev(ptr);

@@ -14,6 +14,7 @@
 #include <net/bpf.h>
 
 struct bpf_prog;
+struct bpfdev_fanout;
 struct bpfdev_bufops;
 
 /* One per tapped interface (BSD's bpf_if): one packet handler, many readers. */
@@ -22,6 +23,7 @@ struct bpfdev_if {
 	struct net_device *dev;
 	struct packet_type pt;
 	struct list_head dlist;		/* descriptors: RCU readers, RTNL writers */
+	struct list_head groups;	/* fan-out groups (bpf_fanout.c): the same */
 	unsigned int dlt;
 	unsigned int linkhdr_len;	/* bytes of link header on the wire */
 	unsigned int hdrlen;		/* bh_hdrlen: aligns the network header */
@@ -48,7 +50,9 @@ struct bpfdev_d {
 	spinlock_t lock;		/* buffers, state, bif; taken in softirq */
 
 	struct bpfdev_if *bif;		/* NULL when not attached */
-	struct list_head bif_node;
+	struct list_head bif_node;	/* on bif->dlist unless in a fan-out group */
+	struct bpfdev_fanout *fanout;	/* group joined, under RTNL */
+	struct bpf_fanout fanout_show;	/* its id and mode, for /proc; under lock */
 	struct net *net;		/* namespace of the opener */
 
 	/* Store, hold, free: touched only by bpf_slots.c, under d->lock. */
@@ -95,6 +99,14 @@ struct bpfdev_frame {
 	bool has_tag;
 	__be16 tag[2];			/* TPID, TCI */
 	u64 real_ns;			/* CLOCK_REALTIME at capture */
+};
+
+/* One frame on its way through the tap to the descriptors that see it. */
+struct bpfdev_tap_ctx {
+	struct bpfdev_frame f;
+	struct sk_buff *filter_skb;	/* the frame as filters see it */
+	bool scratch_tried;		/* filter_skb built, or tried, for a tag */
+	bool outgoing;
 };
 
 /* bpf_main.c */
@@ -192,6 +204,7 @@ void bpfdev_record_write(const struct bpfdev_d *d, u8 *at, const struct bpfdev_f
 			 unsigned int caplen, unsigned int hdrlen);
 
 /* bpf_tap.c: counters the tap keeps per CPU */
+bool bpfdev_slots_room_locked(const struct bpfdev_d *d, const struct bpfdev_frame *f);
 void bpfdev_stats_read(struct bpfdev_d *d, struct bpfdev_pcpu_stats *sum);
 void bpfdev_stats_zero(struct bpfdev_d *d);
 
@@ -204,6 +217,15 @@ void bpfdev_timeout_fn(struct timer_list *t);
 /* bpf_tap.c */
 int bpfdev_attach(struct bpfdev_d *d, const char *ifname);
 void bpfdev_detach(struct bpfdev_d *d);
+void bpfdev_tap_deliver(struct bpfdev_d *d, struct bpfdev_if *bif, struct bpfdev_tap_ctx *c);
+
+/* bpf_fanout.c: fan-out groups (BIOCSFANOUT) */
+void bpfdev_fanout_deliver(struct bpfdev_if *bif, struct bpfdev_tap_ctx *c);
+int bpfdev_fanout_set(struct bpfdev_d *d, const struct bpf_fanout *req);
+void bpfdev_fanout_leave(struct bpfdev_d *d, bool to_dlist);
+struct bpfdev_d *bpfdev_fanout_first(struct bpfdev_if *bif);
+unsigned int bpfdev_fanout_members(struct bpfdev_if *bif);
+void bpfdev_fanout_init(void);
 int bpfdev_tap_init(void);
 void bpfdev_tap_exit(void);
 
@@ -218,6 +240,7 @@ ssize_t bpfdev_write(struct file *file, const char __user *buf, size_t len, loff
 /* bpf_proc.c: /proc/net/bpfdev and counts of live objects */
 extern atomic_t bpfdev_live_ifs;
 extern atomic_t bpfdev_live_filters;
+extern atomic_t bpfdev_live_groups;
 void bpfdev_proc_add(struct bpfdev_d *d);
 void bpfdev_proc_del(struct bpfdev_d *d);
 int bpfdev_proc_init(void);

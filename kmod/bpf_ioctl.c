@@ -35,6 +35,7 @@ static bool bpfdev_lock_allows(unsigned int cmd)
 	case BIOCIMMEDIATE:
 	case BIOCGDIRECTION:
 	case BIOCGTSTAMP:
+	case BIOCGHEADDROP:
 		return true;
 	default:
 		return false;
@@ -316,7 +317,7 @@ static long bpfdev_ioctl_locked(struct file *file, struct bpfdev_d *d, unsigned 
 	case BIOCSRSIG:
 		if (bpfdev_get_uint(arg, &val))
 			return -EFAULT;
-		if (!val || val >= _NSIG)
+		if (!val || val > _NSIG)	/* signals are 1.._NSIG */
 			return -EINVAL;
 		/* Async wakeups send the file owner's signal: F_SETSIG's. */
 		return bpfdev_set_file_signum(file, val);
@@ -347,6 +348,15 @@ static long bpfdev_ioctl_locked(struct file *file, struct bpfdev_d *d, unsigned 
 		d->tstamp = val;
 		spin_unlock_bh(&d->lock);
 		return 0;
+	case BIOCSHEADDROP:
+		if (bpfdev_get_uint(arg, &val))
+			return -EFAULT;
+		spin_lock_bh(&d->lock);
+		d->headdrop = !!val;
+		spin_unlock_bh(&d->lock);
+		return 0;
+	case BIOCGHEADDROP:
+		return bpfdev_put_uint(arg, READ_ONCE(d->headdrop));
 	case BIOCLOCK:
 		d->locked = true;
 		return 0;
@@ -369,8 +379,9 @@ long bpfdev_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	struct bpfdev_d *d = file->private_data;
 	long ret;
 
+	/* ERESTARTSYS: restarted under SA_RESTART, EINTR otherwise, as BSD's PCATCH. */
 	if (mutex_lock_interruptible(&d->ioctl_lock))
-		return -EINTR;
+		return -ERESTARTSYS;
 	if (d->locked && !bpfdev_lock_allows(cmd)) {
 		ret = -EPERM;
 		goto out;

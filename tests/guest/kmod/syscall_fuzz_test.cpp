@@ -82,6 +82,8 @@ const Op kOps[] = {
 	OP(BIOCSFANOUT, fanout),
 	OP(BIOCGFANOUT, out),
 	OP(FIONREAD, out),
+	OP(BIOCSHEADDROP, uint),
+	OP(BIOCGHEADDROP, out),
 };
 #undef OP
 

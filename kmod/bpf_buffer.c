@@ -229,5 +229,6 @@ bool bpfdev_catch_locked(struct bpfdev_d *d, const struct bpfdev_frame *f,
 	bpfdev_write_header(d, d->sbuf + curlen, f, caplen, hdrlen);
 	bpfdev_frame_copy(f, d->sbuf + curlen + hdrlen, caplen);
 	d->slen = curlen + totlen;
+	bpfdev_wtimeout_stored_locked(d, curlen == 0);
 	return wake;
 }

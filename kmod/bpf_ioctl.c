@@ -33,6 +33,13 @@ static bool bpfdev_lock_allows(unsigned int cmd)
 	case BIOCIMMEDIATE:
 	case BIOCGDIRECTION:
 	case BIOCGTSTAMP:
+	case BIOCFEEDBACK:	/* FreeBSD's list */
+	case BIOCGFEEDBACK:
+	case BIOCSWTIMEOUT:	/* OpenBSD's list */
+	case BIOCGWTIMEOUT:
+	case BIOCDWTIMEOUT:
+	case BIOCGFILDROP:	/* read-only, as the other getters */
+	case BIOCGBATCHWRITE:
 		return true;
 	default:
 		return false;
@@ -237,6 +244,69 @@ static int bpfdev_ioc_nread(struct bpfdev_d *d, unsigned long arg)
 	return put_user(n, (int __user *)arg) ? -EFAULT : 0;
 }
 
+static int bpfdev_ioc_swtimeout(struct bpfdev_d *d, unsigned long arg)
+{
+	struct __kernel_old_timeval tv;
+
+	if (copy_from_user(&tv, (void __user *)arg, sizeof(tv)))
+		return -EFAULT;
+	return bpfdev_wtimeout_set(d, &tv);
+}
+
+static int bpfdev_ioc_gwtimeout(struct bpfdev_d *d, unsigned long arg)
+{
+	struct __kernel_old_timeval tv;
+	int err = bpfdev_wtimeout_get(d, &tv);
+
+	if (err)
+		return err;
+	return copy_to_user((void __user *)arg, &tv, sizeof(tv)) ? -EFAULT : 0;
+}
+
+/* The settings of the BSD surface beyond FreeBSD's core: feedback, priority, batch, drops. */
+static long bpfdev_ioctl_extra(struct bpfdev_d *d, unsigned int cmd, unsigned long arg)
+{
+	unsigned int val;
+
+	switch (cmd) {
+	case BIOCFEEDBACK:
+		if (bpfdev_get_uint(arg, &val))
+			return -EFAULT;
+		d->feedback = !!val;
+		return 0;
+	case BIOCGFEEDBACK:
+		return bpfdev_put_uint(arg, d->feedback);
+	case BIOCSETVLANPCP:
+		if (bpfdev_get_uint(arg, &val))
+			return -EFAULT;
+		if (val > BPF_PRIO_MAX)
+			return -EINVAL;
+		d->pcp = val;
+		return 0;
+	case BIOCGBATCHWRITE:
+		return bpfdev_put_uint(arg, d->batch_write);
+	case BIOCSBATCHWRITE:
+		if (bpfdev_get_uint(arg, &val))
+			return -EFAULT;
+		return bpfdev_batch_write_set(d, val != 0);
+	case BIOCGFILDROP:
+		return bpfdev_put_uint(arg, READ_ONCE(d->fildrop));
+	case BIOCSFILDROP:
+		if (bpfdev_get_uint(arg, &val))
+			return -EFAULT;
+		return bpfdev_fildrop_set(d, val);
+	case BIOCSWTIMEOUT:
+		return bpfdev_ioc_swtimeout(d, arg);
+	case BIOCGWTIMEOUT:
+		return bpfdev_ioc_gwtimeout(d, arg);
+	case BIOCDWTIMEOUT:
+		bpfdev_wtimeout_clear(d);
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
 static long bpfdev_ioctl_locked(struct file *file, struct bpfdev_d *d, unsigned int cmd,
 				unsigned long arg)
 {
@@ -284,7 +354,7 @@ static long bpfdev_ioctl_locked(struct file *file, struct bpfdev_d *d, unsigned 
 	case BIOCIMMEDIATE:
 		if (bpfdev_get_uint(arg, &val))
 			return -EFAULT;
-		WRITE_ONCE(d->immediate, !!val);
+		bpfdev_immediate_set(d, val);
 		return 0;
 	case BIOCVERSION:
 		return copy_to_user((void __user *)arg, &version, sizeof(version)) ?
@@ -304,8 +374,7 @@ static long bpfdev_ioctl_locked(struct file *file, struct bpfdev_d *d, unsigned 
 	case BIOCSHDRCMPLT:
 		if (bpfdev_get_uint(arg, &val))
 			return -EFAULT;
-		d->hdrcmplt = !!val;
-		return 0;
+		return bpfdev_hdrcmplt_set(d, val != 0);
 	case BIOCGDIRECTION:
 		return bpfdev_put_uint(arg, READ_ONCE(d->direction));
 	case BIOCSDIRECTION:
@@ -339,7 +408,7 @@ static long bpfdev_ioctl_locked(struct file *file, struct bpfdev_d *d, unsigned 
 	case FIONREAD:
 		return bpfdev_ioc_nread(d, arg);
 	default:
-		return -EINVAL;
+		return bpfdev_ioctl_extra(d, cmd, arg);
 	}
 }
 

@@ -50,6 +50,7 @@ static struct bpfdev_d *bpfdev_d_alloc(int unit)
 	INIT_LIST_HEAD(&d->bif_node);
 	init_waitqueue_head(&d->wait);
 	timer_setup(&d->timer, bpfdev_timeout_fn, 0);
+	timer_setup(&d->wtimer, bpfdev_wtimeout_fn, 0);
 	d->bufsize = clamp(bpfdev_default_bufsize, BPF_MINBUFSIZE, bpfdev_max_bufsize);
 	d->direction = BPF_D_INOUT;
 	d->unit = unit;
@@ -118,6 +119,8 @@ static int bpfdev_release(struct inode *inode, struct file *file)
 	/* The tap may still hold d inside an RCU section. */
 	synchronize_net();
 	del_timer_sync(&d->timer);
+	del_timer_sync(&d->wtimer);
+	bpfdev_feedback_release(d);
 	bpfdev_filters_free(d);
 	bpfdev_buffers_free(d);
 	free_percpu(d->stats);
@@ -227,9 +230,12 @@ static int __init bpfdev_init(void)
 
 	if (bpfdev_max_bufsize < BPF_MINBUFSIZE)
 		bpfdev_max_bufsize = BPF_MINBUFSIZE;
-	err = bpfdev_tap_init();
+	err = bpfdev_feedback_init();
 	if (err)
 		return err;
+	err = bpfdev_tap_init();
+	if (err)
+		goto feedback_exit;
 	err = bpfdev_proc_init();
 	if (err)
 		goto tap_exit;
@@ -247,6 +253,8 @@ proc_exit:
 	bpfdev_proc_exit();
 tap_exit:
 	bpfdev_tap_exit();
+feedback_exit:
+	bpfdev_feedback_exit();
 	return err;
 }
 
@@ -256,6 +264,7 @@ static void __exit bpfdev_exit(void)
 	misc_deregister(&bpfdev_misc);
 	bpfdev_proc_exit();
 	bpfdev_tap_exit();
+	bpfdev_feedback_exit();
 }
 
 module_init(bpfdev_init);

@@ -44,7 +44,7 @@ static bool bpfdev_read_wake_cond(struct bpfdev_d *d)
 {
 	return (READ_ONCE(d->hbuf) && !READ_ONCE(d->hbuf_in_use)) ||
 	       !READ_ONCE(d->bif) ||
-	       (READ_ONCE(d->immediate) && READ_ONCE(d->slen));
+	       (bpfdev_store_due(d) && READ_ONCE(d->slen));
 }
 
 ssize_t bpfdev_read(struct file *file, char __user *buf, size_t count, loff_t *pos)
@@ -72,7 +72,7 @@ ssize_t bpfdev_read(struct file *file, char __user *buf, size_t count, loff_t *p
 		bool can_rotate = !d->hbuf && d->slen;
 
 		/* Hand over what is stored when the caller will not wait, or cannot. */
-		if (can_rotate && (d->immediate || nonblock || timed_out || !d->bif)) {
+		if (can_rotate && (bpfdev_store_due(d) || nonblock || timed_out || !d->bif)) {
 			bpfdev_rotate_locked(d);
 			break;
 		}
@@ -137,7 +137,7 @@ __poll_t bpfdev_poll(struct file *file, struct poll_table_struct *wait)
 	}
 	mask = EPOLLOUT | EPOLLWRNORM;
 	if ((d->hlen && !d->hbuf_in_use) ||
-	    ((d->immediate || d->state == BPFDEV_TIMED_OUT) && d->slen)) {
+	    ((bpfdev_store_due(d) || d->state == BPFDEV_TIMED_OUT) && d->slen)) {
 		mask |= EPOLLIN | EPOLLRDNORM;
 	} else if (d->rtout && d->state == BPFDEV_IDLE) {
 		d->state = BPFDEV_WAITING;

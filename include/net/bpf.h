@@ -161,6 +161,14 @@ struct bpf_xhdr {
 /* Buffer modes (BIOCSETBUFMODE): only FreeBSD's read() buffers exist here. */
 #define BPF_BUFMODE_BUFFER	1
 
+/* BIOCSFILDROP actions for frames the filter accepts (OpenBSD's values). */
+#define BPF_FILDROP_PASS	0	/* capture, and the stack gets it */
+#define BPF_FILDROP_CAPTURE	1	/* capture, and drop it from the stack */
+#define BPF_FILDROP_DROP	2	/* drop it from the stack, no capture */
+
+/* Highest priority BIOCSETVLANPCP takes (FreeBSD's). */
+#define BPF_PRIO_MAX		7
+
 /* Direction filter values (FreeBSD's; BIOCSSEESENT 0/1 map onto IN/INOUT). */
 enum bpf_direction {
 	BPF_D_IN,	/* packets received by the interface */
@@ -197,8 +205,25 @@ enum bpf_direction {
 #define BIOCSETFNR	_IOW('B', 130, struct bpf_program)
 #define BIOCGTSTAMP	_IOR('B', 131, unsigned int)
 #define BIOCSTSTAMP	_IOW('B', 132, unsigned int)
+#define BIOCFEEDBACK	_IOW('B', 124, unsigned int)
+#define BIOCSETVLANPCP	_IOW('B', 133, unsigned int)
+/* NetBSD's names for feedback: the setter is FreeBSD's, the getter NetBSD's number. */
+#define BIOCSFEEDBACK	BIOCFEEDBACK
+#define BIOCGFEEDBACK	_IOR('B', 124, unsigned int)
+/* macOS's batch write: one write() carries several bpf_hdr-framed frames. */
+#define BIOCGBATCHWRITE	_IOR('B', 142, int)
+#define BIOCSBATCHWRITE	_IOW('B', 143, int)
 /* bpfdev's own, numbered clear of the BSDs' */
 #define BIOCGSTATS64	_IOR('B', 200, struct bpf_stat64)
+/*
+ * OpenBSD's, renumbered clear of the BSDs': OpenBSD's 120, 121 and 126 are
+ * FreeBSD's BIOCSDLT, BIOCGDLTLIST and BIOCSETBUFMODE here.
+ */
+#define BIOCGFILDROP	_IOR('B', 201, unsigned int)
+#define BIOCSFILDROP	_IOW('B', 202, unsigned int)
+#define BIOCSWTIMEOUT	_IOW('B', 203, BPF_TIMEVAL_T)
+#define BIOCGWTIMEOUT	_IOR('B', 203, BPF_TIMEVAL_T)
+#define BIOCDWTIMEOUT	_IO('B', 203)
 #define BIOCGSEESENT	BIOCGDIRECTION
 #define BIOCSSEESENT	BIOCSDIRECTION
 

@@ -36,7 +36,9 @@ TEST(Ioctl, BadPointersGiveEfaultForEveryPointerArgument)
 				  BIOCGSTATS, BIOCGSTATS64, BIOCIMMEDIATE, BIOCVERSION, BIOCGRSIG, BIOCSRSIG,
 				  BIOCGHDRCMPLT, BIOCSHDRCMPLT, BIOCGDIRECTION, BIOCSDIRECTION,
 				  BIOCSDLT, BIOCGDLTLIST, BIOCSETF, BIOCSETFNR, BIOCSETWF,
-				  BIOCGTSTAMP, BIOCSTSTAMP, static_cast<unsigned long>(FIONREAD)})
+				  BIOCGTSTAMP, BIOCSTSTAMP, static_cast<unsigned long>(FIONREAD),
+				  BIOCFEEDBACK, BIOCGFEEDBACK, BIOCSETVLANPCP, BIOCGBATCHWRITE,
+				  BIOCSBATCHWRITE, BIOCGFILDROP, BIOCSFILDROP, BIOCSWTIMEOUT})
 		EXPECT_EQ(err_of(attached.get(), cmd, bad.p), EFAULT) << std::hex << cmd;
 	for (unsigned long cmd : {BIOCSBLEN, BIOCSETIF})
 		EXPECT_EQ(err_of(fresh.get(), cmd, bad.p), EFAULT) << std::hex << cmd;
@@ -152,4 +154,8 @@ TEST(Ioctl, LockedDescriptorRefusesAllButTheAllowList)
 	u = 1;
 	EXPECT_EQ(err_of(fd.get(), BIOCIMMEDIATE, &u), 0);
 	EXPECT_EQ(ioctl(fd.get(), BIOCFLUSH), 0);
+	// FreeBSD's list has no BIOCSETVLANPCP; macOS has no BIOCLOCK at all.
+	EXPECT_EQ(err_of(fd.get(), BIOCSETVLANPCP, &u), EPERM);
+	EXPECT_EQ(err_of(fd.get(), BIOCSBATCHWRITE, &u), EPERM);
+	EXPECT_EQ(err_of(fd.get(), BIOCGBATCHWRITE, &u), 0) << "getters stay allowed";
 }

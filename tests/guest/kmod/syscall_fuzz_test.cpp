@@ -80,6 +80,16 @@ const Op kOps[] = {
 	OP(BIOCGTSTAMP, out),
 	OP(BIOCSTSTAMP, uint),
 	OP(FIONREAD, out),
+	OP(BIOCFEEDBACK, uint),
+	OP(BIOCGFEEDBACK, out),
+	OP(BIOCSETVLANPCP, uint),
+	OP(BIOCGBATCHWRITE, out),
+	OP(BIOCSBATCHWRITE, uint),
+	OP(BIOCGFILDROP, out),
+	OP(BIOCSFILDROP, uint),
+	OP(BIOCSWTIMEOUT, timeval),
+	OP(BIOCGWTIMEOUT, out),
+	OP(BIOCDWTIMEOUT, none),
 };
 #undef OP
 
@@ -181,6 +191,15 @@ private:
 		const size_t n = lens[pick(std::size(lens))];
 		for (size_t i = 0; i < n && i < buf_.size(); i++)
 			buf_[i] = static_cast<uint8_t>(rng_());
+		if (n >= 256 && pick(3) == 0) { // a batch (BIOCSBATCHWRITE) of mostly good records
+			for (size_t off = 0; n - off >= 256; off += 256) {
+				bpf_hdr h{};
+				h.bh_hdrlen = static_cast<unsigned short>(pick(4) ? 26 : pick(300));
+				h.bh_caplen = pick(4) ? 230 : any_uint(); // 26 + 230: exactly 256
+				h.bh_datalen = pick(8) ? h.bh_caplen : any_uint();
+				std::memcpy(buf_.data() + off, &h, SIZEOF_BPF_HDR(struct bpf_hdr));
+			}
+		}
 		const void *from = pick(15) ? static_cast<const void *>(buf_.data()) : bad_;
 		check(write(fd, from, from == bad_ ? std::min<size_t>(n, 4096) : n) < 0 ? errno : 0, "write");
 	}

@@ -38,8 +38,7 @@ static bool bpfdev_lock_allows(unsigned int cmd)
 	case BIOCSWTIMEOUT:	/* OpenBSD's list */
 	case BIOCGWTIMEOUT:
 	case BIOCDWTIMEOUT:
-	case BIOCGFILDROP:	/* read-only, as the other getters */
-	case BIOCGBATCHWRITE:
+	case BIOCGBATCHWRITE:	/* read-only, as the other getters */
 		return true;
 	default:
 		return false;
@@ -263,7 +262,7 @@ static int bpfdev_ioc_gwtimeout(struct bpfdev_d *d, unsigned long arg)
 	return copy_to_user((void __user *)arg, &tv, sizeof(tv)) ? -EFAULT : 0;
 }
 
-/* The settings of the BSD surface beyond FreeBSD's core: feedback, priority, batch, drops. */
+/* The settings of the BSD surface beyond FreeBSD's core: feedback, priority, batch, wait. */
 static long bpfdev_ioctl_extra(struct bpfdev_d *d, unsigned int cmd, unsigned long arg)
 {
 	unsigned int val;
@@ -289,12 +288,6 @@ static long bpfdev_ioctl_extra(struct bpfdev_d *d, unsigned int cmd, unsigned lo
 		if (bpfdev_get_uint(arg, &val))
 			return -EFAULT;
 		return bpfdev_batch_write_set(d, val != 0);
-	case BIOCGFILDROP:
-		return bpfdev_put_uint(arg, READ_ONCE(d->fildrop));
-	case BIOCSFILDROP:
-		if (bpfdev_get_uint(arg, &val))
-			return -EFAULT;
-		return bpfdev_fildrop_set(d, val);
 	case BIOCSWTIMEOUT:
 		return bpfdev_ioc_swtimeout(d, arg);
 	case BIOCGWTIMEOUT:

@@ -88,13 +88,7 @@ static bool bpfdev_direction_ok(const struct bpfdev_d *d, bool outgoing)
 	}
 }
 
-/*
- * Offer a frame to bif's descriptors. With verdict (the BIOCSFILDROP hook),
- * store nothing and count nothing: say whether a descriptor that drops
- * the frames its filter takes accepts this received frame.
- */
-static bool bpfdev_tap_frame(struct bpfdev_if *bif, struct sk_buff *skb, bool outgoing,
-			     bool verdict)
+static void bpfdev_tap_frame(struct bpfdev_if *bif, struct sk_buff *skb, bool outgoing)
 {
 	struct sk_buff *filter_skb = skb;
 	struct bpfdev_frame f = { .skb = skb, .len = skb->len };
@@ -115,10 +109,7 @@ static bool bpfdev_tap_frame(struct bpfdev_if *bif, struct sk_buff *skb, bool ou
 
 		if (!bpfdev_direction_ok(d, outgoing))
 			continue;
-		if (verdict && READ_ONCE(d->fildrop) == BPF_FILDROP_PASS)
-			continue;
-		if (!verdict)
-			this_cpu_inc(d->stats->recv);
+		this_cpu_inc(d->stats->recv);
 		flt = rcu_dereference(d->rfilter);
 		if (flt) {
 			if (f.has_tag && !scratch_tried) {
@@ -134,11 +125,7 @@ static bool bpfdev_tap_frame(struct bpfdev_if *bif, struct sk_buff *skb, bool ou
 			if (!snaplen)
 				continue;
 		}
-		if (verdict)
-			return true;
 		this_cpu_inc(d->stats->match);
-		if (READ_ONCE(d->fildrop) == BPF_FILDROP_DROP)
-			continue;	/* OpenBSD: dropped, never captured */
 		/* Read the clock once, and only for frames that are kept. */
 		if (!f.real_ns)
 			f.real_ns = ktime_get_real_ns();
@@ -149,20 +136,19 @@ static bool bpfdev_tap_frame(struct bpfdev_if *bif, struct sk_buff *skb, bool ou
 		if (wake)
 			bpfdev_wakeup(d);
 	}
-	return false;
 }
 
-/* Offer skb from its link-layer header; returns the verdict, as bpfdev_tap_frame. */
-static bool bpfdev_tap_skb(struct bpfdev_if *bif, struct sk_buff *skb, bool verdict)
+static int bpfdev_tap_rcv(struct sk_buff *skb, struct net_device *dev,
+			  struct packet_type *pt, struct net_device *orig_dev)
 {
+	struct bpfdev_if *bif = container_of(pt, struct bpfdev_if, pt);
 	bool outgoing = skb->pkt_type == PACKET_OUTGOING;
 	const u8 *link;
-	bool ret;
 	int off;
 
 	/* Multicast looped back by the stack, and lo's transmit copy: seen once. */
 	if (skb->pkt_type == PACKET_LOOPBACK || (outgoing && bif->loopback))
-		return false;
+		goto out;
 	if (bif->dlt == DLT_EN10MB)
 		link = skb_mac_header_was_set(skb) ? skb_mac_header(skb) : skb->data;
 	else
@@ -172,23 +158,11 @@ static bool bpfdev_tap_skb(struct bpfdev_if *bif, struct sk_buff *skb, bool verd
 		off = 0;
 	/* Start the frame at its link header, as af_packet does; undone below. */
 	skb_push(skb, off);
-	ret = bpfdev_tap_frame(bif, skb, outgoing, verdict);
+	bpfdev_tap_frame(bif, skb, outgoing);
 	skb_pull(skb, off);
-	return ret;
-}
-
-static int bpfdev_tap_rcv(struct sk_buff *skb, struct net_device *dev,
-			  struct packet_type *pt, struct net_device *orig_dev)
-{
-	bpfdev_tap_skb(container_of(pt, struct bpfdev_if, pt), skb, false);
+out:
 	consume_skb(skb);
 	return 0;
-}
-
-/* BIOCSFILDROP's ingress hook: does a dropping descriptor's filter accept skb? */
-bool bpfdev_tap_fildrop(struct bpfdev_if *bif, struct sk_buff *skb)
-{
-	return skb->pkt_type != PACKET_OUTGOING && bpfdev_tap_skb(bif, skb, true);
 }
 
 static struct bpfdev_if *bpfdev_if_find(struct net_device *dev)
@@ -262,7 +236,6 @@ void bpfdev_detach(struct bpfdev_d *d)
 	spin_lock_bh(&d->lock);
 	WRITE_ONCE(d->bif, NULL);
 	spin_unlock_bh(&d->lock);
-	bpfdev_fildrop_leave(d, bif);
 	bpfdev_if_put(bif);
 }
 
@@ -296,11 +269,6 @@ int bpfdev_attach(struct bpfdev_d *d, const char *ifname)
 	WRITE_ONCE(d->bif, bif);
 	d->detached = false;
 	spin_unlock_bh(&d->lock);
-	err = bpfdev_fildrop_join(d, bif);
-	if (err) {
-		bpfdev_detach(d);
-		goto unlock;
-	}
 reset:
 	spin_lock_bh(&d->lock);
 	bpfdev_reset_locked(d);

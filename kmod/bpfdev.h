@@ -7,7 +7,6 @@
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/netdevice.h>
-#include <linux/netfilter.h>
 #include <linux/percpu.h>
 #include <linux/spinlock.h>
 #include <linux/timer.h>
@@ -26,8 +25,6 @@ struct bpfdev_if {
 	unsigned int linkhdr_len;	/* bytes of link header on the wire */
 	unsigned int hdrlen;		/* bh_hdrlen: aligns the network header */
 	bool loopback;
-	unsigned int fildrop_users;	/* descriptors asking BIOCSFILDROP; RTNL */
-	struct nf_hook_ops fildrop_ops;	/* ingress hook while fildrop_users > 0 */
 	struct rcu_head rcu;
 };
 
@@ -86,8 +83,6 @@ struct bpfdev_d {
 	bool batch_write;		/* BIOCSBATCHWRITE: bpf_hdr-framed frames */
 	unsigned int pcp;		/* BIOCSETVLANPCP priority, 0: none */
 	struct sock *wsk;		/* owns written frames the taps must not see */
-	unsigned int fildrop;		/* BIOCSFILDROP action (bpf_fildrop.c) */
-	bool fildrop_joined;		/* counted in bif->fildrop_users; RTNL */
 
 	wait_queue_head_t wait;
 	struct fasync_struct *fasync;
@@ -142,12 +137,6 @@ int bpfdev_attach(struct bpfdev_d *d, const char *ifname);
 void bpfdev_detach(struct bpfdev_d *d);
 int bpfdev_tap_init(void);
 void bpfdev_tap_exit(void);
-bool bpfdev_tap_fildrop(struct bpfdev_if *bif, struct sk_buff *skb);
-
-/* bpf_fildrop.c: OpenBSD's BIOCSFILDROP through a netdev ingress hook */
-int bpfdev_fildrop_join(struct bpfdev_d *d, struct bpfdev_if *bif);
-void bpfdev_fildrop_leave(struct bpfdev_d *d, struct bpfdev_if *bif);
-int bpfdev_fildrop_set(struct bpfdev_d *d, unsigned int action);
 
 /* bpf_wtimeout.c: OpenBSD's BIOCSWTIMEOUT */
 void bpfdev_wtimeout_fn(struct timer_list *t);

@@ -161,11 +161,6 @@ struct bpf_xhdr {
 /* Buffer modes (BIOCSETBUFMODE): only FreeBSD's read() buffers exist here. */
 #define BPF_BUFMODE_BUFFER	1
 
-/* BIOCSFILDROP actions for frames the filter accepts (OpenBSD's values). */
-#define BPF_FILDROP_PASS	0	/* capture, and the stack gets it */
-#define BPF_FILDROP_CAPTURE	1	/* capture, and drop it from the stack */
-#define BPF_FILDROP_DROP	2	/* drop it from the stack, no capture */
-
 /* Highest priority BIOCSETVLANPCP takes (FreeBSD's). */
 #define BPF_PRIO_MAX		7
 
@@ -216,11 +211,10 @@ enum bpf_direction {
 /* bpfdev's own, numbered clear of the BSDs' */
 #define BIOCGSTATS64	_IOR('B', 200, struct bpf_stat64)
 /*
- * OpenBSD's, renumbered clear of the BSDs': OpenBSD's 120, 121 and 126 are
- * FreeBSD's BIOCSDLT, BIOCGDLTLIST and BIOCSETBUFMODE here.
+ * OpenBSD's wait timeout, renumbered clear of the BSDs': OpenBSD's 126 is
+ * FreeBSD's BIOCSETBUFMODE here. 201 and 202 stay for BIOCGFILDROP and
+ * BIOCSFILDROP (OpenBSD's 120, 121), not offered yet.
  */
-#define BIOCGFILDROP	_IOR('B', 201, unsigned int)
-#define BIOCSFILDROP	_IOW('B', 202, unsigned int)
 #define BIOCSWTIMEOUT	_IOW('B', 203, BPF_TIMEVAL_T)
 #define BIOCGWTIMEOUT	_IOR('B', 203, BPF_TIMEVAL_T)
 #define BIOCDWTIMEOUT	_IO('B', 203)

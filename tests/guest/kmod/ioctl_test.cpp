@@ -38,7 +38,7 @@ TEST(Ioctl, BadPointersGiveEfaultForEveryPointerArgument)
 				  BIOCSDLT, BIOCGDLTLIST, BIOCSETF, BIOCSETFNR, BIOCSETWF,
 				  BIOCGTSTAMP, BIOCSTSTAMP, static_cast<unsigned long>(FIONREAD),
 				  BIOCFEEDBACK, BIOCGFEEDBACK, BIOCSETVLANPCP, BIOCGBATCHWRITE,
-				  BIOCSBATCHWRITE, BIOCGFILDROP, BIOCSFILDROP, BIOCSWTIMEOUT})
+				  BIOCSBATCHWRITE, BIOCSWTIMEOUT})
 		EXPECT_EQ(err_of(attached.get(), cmd, bad.p), EFAULT) << std::hex << cmd;
 	for (unsigned long cmd : {BIOCSBLEN, BIOCSETIF})
 		EXPECT_EQ(err_of(fresh.get(), cmd, bad.p), EFAULT) << std::hex << cmd;

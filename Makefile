@@ -2,10 +2,11 @@
 #   make          build the module, all userspace and the bpf libpcap
 #   make check    install missing packages, build, run host and guest tests
 #   make demo     build, boot the guest, capture generated traffic on /dev/bpf0
+#   make kmod [KVER=release|debug | KDIR=tree]   the module for one kernel,
+#                 into $(BUILD)/kmod/<release>/ (default: scripts/kernel-version)
 #   make install  [DESTDIR=...] [PREFIX=/usr/local]: libtap, tools, bpfcap and
 #                 its libpcap, the module source for DKMS, the udev rule
 KVER  ?= $(shell scripts/kernel-version)
-KDIR  ?= /lib/modules/$(KVER)/build
 BUILD ?= build
 CMAKE_BUILD_TYPE ?= RelWithDebInfo
 JOBS  ?= $(shell nproc)
@@ -17,7 +18,7 @@ DESTDIR ?=
 all: kmod userspace libpcap
 
 kmod:
-	$(MAKE) -C $(KDIR) M=$(CURDIR)/kmod W=1 modules
+	BUILD=$(BUILD) scripts/build-kmod $(if $(KDIR),,$(KVER)) >/dev/null
 
 userspace:
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(CMAKE_BUILD_TYPE) -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
@@ -51,7 +52,7 @@ checkpatch:
 	scripts/checkpatch-kmod
 
 clean:
-	-$(MAKE) -C $(KDIR) M=$(CURDIR)/kmod clean
+	-$(MAKE) -C /lib/modules/$(KVER)/build M=$(CURDIR)/kmod clean
 	rm -rf $(BUILD)
 
 bench: all

@@ -88,7 +88,7 @@ int bpfdev_filter_set(struct bpfdev_d *d, const struct bpf_program __user *uprog
 			return PTR_ERR(new);
 	}
 	if (flush) {
-		err = bpfdev_wait_hold_idle(d);
+		err = bpfdev_slots_lock_idle(d, false);
 		if (err) {
 			if (new)
 				bpfdev_filter_free_rcu(&new->rcu);

@@ -11,6 +11,7 @@
 #include <linux/uaccess.h>
 
 #include "bpfdev.h"
+#include "bpfdev_compat.h"
 
 static bool bpfdev_lock_allows(unsigned int cmd)
 {
@@ -23,6 +24,7 @@ static bool bpfdev_lock_allows(unsigned int cmd)
 	case BIOCGRTIMEOUT:
 	case BIOCGSTATS:
 	case BIOCGSTATS64:
+	case BIOCGFANOUT:
 	case BIOCVERSION:
 	case BIOCGRSIG:
 	case BIOCGHDRCMPLT:
@@ -64,13 +66,11 @@ static int bpfdev_ioc_sblen(struct bpfdev_d *d, unsigned long arg)
 		return -EFAULT;
 	if (READ_ONCE(d->bif))
 		return -EINVAL;
-	size = clamp(size, (unsigned int)BPF_MINBUFSIZE,
-		     max_t(unsigned int, READ_ONCE(bpfdev_max_bufsize), BPF_MINBUFSIZE));
-	/* Buffers from an earlier attachment are the wrong size now. */
-	err = bpfdev_buffers_free(d);
+	if (!d->bufops->sblen)
+		return -EOPNOTSUPP;
+	err = d->bufops->sblen(d, &size);
 	if (err)
 		return err;
-	WRITE_ONCE(d->bufsize, size);
 	return bpfdev_put_uint(arg, size);
 }
 
@@ -82,11 +82,9 @@ static int bpfdev_ioc_setif(struct bpfdev_d *d, unsigned long arg)
 	if (copy_from_user(&ifr, (void __user *)arg, sizeof(ifr)))
 		return -EFAULT;
 	ifr.ifr_name[IFNAMSIZ - 1] = '\0';
-	if (!d->sbuf) {
-		err = bpfdev_buffers_alloc(d);
-		if (err)
-			return err;
-	}
+	err = bpfdev_slots_alloc(d);
+	if (err)
+		return err;
 	return bpfdev_attach(d, ifr.ifr_name);
 }
 
@@ -224,7 +222,7 @@ static int bpfdev_ioc_promisc(struct bpfdev_d *d)
 
 static int bpfdev_ioc_flush(struct bpfdev_d *d)
 {
-	int err = bpfdev_wait_hold_idle(d);
+	int err = bpfdev_slots_lock_idle(d, false);
 
 	if (err)
 		return err;
@@ -238,7 +236,7 @@ static int bpfdev_ioc_nread(struct bpfdev_d *d, unsigned long arg)
 	int n;
 
 	spin_lock_bh(&d->lock);
-	n = d->slen + (d->hbuf_in_use ? 0 : d->hlen);
+	n = bpfdev_slots_pending_locked(d);
 	spin_unlock_bh(&d->lock);
 	return put_user(n, (int __user *)arg) ? -EFAULT : 0;
 }
@@ -300,6 +298,26 @@ static long bpfdev_ioctl_extra(struct bpfdev_d *d, unsigned int cmd, unsigned lo
 	}
 }
 
+/* BIOCSFANOUT is not on the BIOCLOCK list: leaving a group sees more frames. */
+static int bpfdev_ioc_sfanout(struct bpfdev_d *d, unsigned long arg)
+{
+	struct bpf_fanout req;
+
+	if (copy_from_user(&req, (void __user *)arg, sizeof(req)))
+		return -EFAULT;
+	return bpfdev_fanout_set(d, &req);
+}
+
+static int bpfdev_ioc_gfanout(struct bpfdev_d *d, unsigned long arg)
+{
+	struct bpf_fanout cur;
+
+	spin_lock_bh(&d->lock);
+	cur = d->fanout_show;
+	spin_unlock_bh(&d->lock);
+	return copy_to_user((void __user *)arg, &cur, sizeof(cur)) ? -EFAULT : 0;
+}
+
 static long bpfdev_ioctl_locked(struct file *file, struct bpfdev_d *d, unsigned int cmd,
 				unsigned long arg)
 {
@@ -344,6 +362,10 @@ static long bpfdev_ioctl_locked(struct file *file, struct bpfdev_d *d, unsigned 
 		return bpfdev_ioc_stats(d, arg);
 	case BIOCGSTATS64:
 		return bpfdev_ioc_stats64(d, arg);
+	case BIOCSFANOUT:
+		return bpfdev_ioc_sfanout(d, arg);
+	case BIOCGFANOUT:
+		return bpfdev_ioc_gfanout(d, arg);
 	case BIOCIMMEDIATE:
 		if (bpfdev_get_uint(arg, &val))
 			return -EFAULT;
@@ -353,15 +375,14 @@ static long bpfdev_ioctl_locked(struct file *file, struct bpfdev_d *d, unsigned 
 		return copy_to_user((void __user *)arg, &version, sizeof(version)) ?
 		       -EFAULT : 0;
 	case BIOCGRSIG:
-		return bpfdev_put_uint(arg, READ_ONCE(file->f_owner.signum) ?: SIGIO);
+		return bpfdev_put_uint(arg, bpfdev_file_signum(file) ?: SIGIO);
 	case BIOCSRSIG:
 		if (bpfdev_get_uint(arg, &val))
 			return -EFAULT;
 		if (!val || val >= _NSIG)
 			return -EINVAL;
 		/* Async wakeups send the file owner's signal: F_SETSIG's. */
-		WRITE_ONCE(file->f_owner.signum, val);
-		return 0;
+		return bpfdev_set_file_signum(file, val);
 	case BIOCGHDRCMPLT:
 		return bpfdev_put_uint(arg, d->hdrcmplt);
 	case BIOCSHDRCMPLT:
@@ -392,7 +413,7 @@ static long bpfdev_ioctl_locked(struct file *file, struct bpfdev_d *d, unsigned 
 		d->locked = true;
 		return 0;
 	case BIOCGETBUFMODE:
-		return bpfdev_put_uint(arg, BPF_BUFMODE_BUFFER);
+		return bpfdev_put_uint(arg, d->bufops->mode);
 	case BIOCSETBUFMODE:
 		/* Zero-copy buffers are not offered: FreeBSD with them disabled. */
 		if (bpfdev_get_uint(arg, &val))

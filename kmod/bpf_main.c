@@ -14,6 +14,7 @@
 #include <net/net_namespace.h>
 
 #include "bpfdev.h"
+#include "bpfdev_compat.h"
 
 unsigned int bpfdev_max_bufsize = BPF_MAXBUFSIZE;
 module_param_named(max_bufsize, bpfdev_max_bufsize, uint, 0644);
@@ -51,6 +52,7 @@ static struct bpfdev_d *bpfdev_d_alloc(int unit)
 	init_waitqueue_head(&d->wait);
 	timer_setup(&d->timer, bpfdev_timeout_fn, 0);
 	timer_setup(&d->wtimer, bpfdev_wtimeout_fn, 0);
+	d->bufops = &bpfdev_copy_bufops;
 	d->bufsize = clamp(bpfdev_default_bufsize, BPF_MINBUFSIZE, bpfdev_max_bufsize);
 	d->direction = BPF_D_INOUT;
 	d->unit = unit;
@@ -122,7 +124,7 @@ static int bpfdev_release(struct inode *inode, struct file *file)
 	del_timer_sync(&d->wtimer);
 	bpfdev_feedback_release(d);
 	bpfdev_filters_free(d);
-	bpfdev_buffers_free(d);
+	bpfdev_slots_free(d);	/* no read() can run: never waits */
 	free_percpu(d->stats);
 	put_net(d->net);
 	if (d->unit >= 0)
@@ -147,7 +149,6 @@ static int bpfdev_fasync(int fd, struct file *file, int on)
 	.poll = bpfdev_poll,				\
 	.unlocked_ioctl = bpfdev_ioctl,			\
 	.fasync = bpfdev_fasync,				\
-	.llseek = no_llseek,				\
 }
 
 static const struct file_operations bpfdev_clone_fops = BPF_FOPS(bpfdev_open_clone);
@@ -160,7 +161,7 @@ static struct miscdevice bpfdev_misc = {
 	.mode = 0600,
 };
 
-static char *bpfdev_devnode(struct device *dev, umode_t *mode)
+static char *bpfdev_devnode(BPFDEV_DEVNODE_CONST struct device *dev, umode_t *mode)
 {
 	if (mode)
 		*mode = 0600;
@@ -185,7 +186,7 @@ static int __init bpfdev_units_init(void)
 	err = cdev_add(&bpfdev_cdev, bpfdev_devt, max_devices);
 	if (err)
 		goto free_region;
-	bpfdev_class = class_create(THIS_MODULE, "bpf");
+	bpfdev_class = bpfdev_class_create("bpf");
 	if (IS_ERR(bpfdev_class)) {
 		err = PTR_ERR(bpfdev_class);
 		goto del_cdev;
@@ -230,6 +231,7 @@ static int __init bpfdev_init(void)
 
 	if (bpfdev_max_bufsize < BPF_MINBUFSIZE)
 		bpfdev_max_bufsize = BPF_MINBUFSIZE;
+	bpfdev_fanout_init();
 	err = bpfdev_feedback_init();
 	if (err)
 		return err;

@@ -34,11 +34,13 @@ void bpfdev_proc_del(struct bpfdev_d *d)
 }
 
 static const char *const bpfdev_dir_names[] = { "in", "inout", "out" };
+static const char *const bpfdev_fanout_names[] = { "-", "hash", "cpu", "rr" };
 
 static void bpfdev_proc_show_d(struct seq_file *seq, struct bpfdev_d *d)
 {
-	char ifname[IFNAMSIZ] = "-";
+	char ifname[IFNAMSIZ] = "-", flags[4], *fl = flags;
 	struct bpfdev_pcpu_stats sum;
+	struct bpf_fanout fo;
 	unsigned int bufsize;
 	u64 drops;
 
@@ -47,13 +49,26 @@ static void bpfdev_proc_show_d(struct seq_file *seq, struct bpfdev_d *d)
 		strscpy(ifname, d->bif->dev->name, sizeof(ifname));
 	bufsize = d->bufsize;
 	drops = d->drops;
+	fo = d->fanout_show;
 	spin_unlock_bh(&d->lock);
 	bpfdev_stats_read(d, &sum);
-	seq_printf(seq, "%4d %7d %-15s %9u %12llu %12llu %12llu %-5s %s%s%s\n",
+	if (READ_ONCE(d->immediate))
+		*fl++ = 'I';
+	if (d->promisc)
+		*fl++ = 'P';
+	if (d->locked)
+		*fl++ = 'L';
+	*fl = '\0';
+	seq_printf(seq, "%4d %7d %-15s %9u %12llu %12llu %12llu %-5s %-5s ",
 		   d->unit, pid_vnr(d->owner), ifname, bufsize, sum.recv, sum.match, drops,
-		   bpfdev_dir_names[READ_ONCE(d->direction)],
-		   READ_ONCE(d->immediate) ? "I" : "", d->promisc ? "P" : "",
-		   d->locked ? "L" : "");
+		   bpfdev_dir_names[READ_ONCE(d->direction)], flags);
+	/* The group as "id:mode", "+r" with rollover; "-" when in none. */
+	if (BPF_FANOUT_MODE(fo.bf_mode) == BPF_FANOUT_NONE)
+		seq_puts(seq, "-\n");
+	else
+		seq_printf(seq, "%u:%s%s\n", fo.bf_group,
+			   bpfdev_fanout_names[BPF_FANOUT_MODE(fo.bf_mode)],
+			   fo.bf_mode & BPF_FANOUT_ROLLOVER ? "+r" : "");
 }
 
 static int bpfdev_proc_show(struct seq_file *seq, void *v)
@@ -66,9 +81,10 @@ static int bpfdev_proc_show(struct seq_file *seq, void *v)
 	list_for_each_entry(d, &bpfdev_d_list, all_node)
 		count++;
 	if (net_eq(net, &init_net))
-		seq_printf(seq, "descriptors %u interfaces %d filters %d\n", count,
-			   atomic_read(&bpfdev_live_ifs), atomic_read(&bpfdev_live_filters));
-	seq_puts(seq, "unit     pid interface         bufsize         recv        match         drop dir   flags\n");
+		seq_printf(seq, "descriptors %u interfaces %d filters %d groups %d\n", count,
+			   atomic_read(&bpfdev_live_ifs), atomic_read(&bpfdev_live_filters),
+			   atomic_read(&bpfdev_live_groups));
+	seq_puts(seq, "unit     pid interface         bufsize         recv        match         drop dir   flags fanout\n");
 	list_for_each_entry(d, &bpfdev_d_list, all_node)
 		if (net_eq(d->net, net))
 			bpfdev_proc_show_d(seq, d);

@@ -27,54 +27,56 @@ void bpfdev_timeout_fn(struct timer_list *t)
 	spin_lock_bh(&d->lock);
 	if (d->state == BPFDEV_WAITING) {
 		d->state = BPFDEV_TIMED_OUT;
-		wake = d->slen != 0;
+		wake = bpfdev_slots_stored_locked(d);
 	}
 	spin_unlock_bh(&d->lock);
 	if (wake)
 		bpfdev_wakeup(d);
 }
 
-static bool bpfdev_hold_ready(struct bpfdev_d *d)
-{
-	return d->hbuf && !d->hbuf_in_use;
-}
-
 /* Lockless check for the wait loop; re-checked under the lock. */
 static bool bpfdev_read_wake_cond(struct bpfdev_d *d)
 {
-	return (READ_ONCE(d->hbuf) && !READ_ONCE(d->hbuf_in_use)) ||
-	       !READ_ONCE(d->bif) ||
-	       (bpfdev_store_due(d) && READ_ONCE(d->slen));
+	return bpfdev_slots_peek_readable(d, bpfdev_store_due(d)) || !READ_ONCE(d->bif);
 }
 
-ssize_t bpfdev_read(struct file *file, char __user *buf, size_t count, loff_t *pos)
+/*
+ * Wait for a hold buffer and take it (FreeBSD's bpfread loop). Returns 0
+ * with the buffer in *h and d->lock released, a byte count of 0 for a read
+ * timeout with nothing stored, or an errno.
+ */
+static int bpfdev_read_take(struct bpfdev_d *d, size_t count, bool nonblock,
+			    struct bpfdev_hold *h)
 {
-	struct bpfdev_d *d = file->private_data;
-	bool nonblock = file->f_flags & O_NONBLOCK;
 	long timeo;
 	bool timed_out;
-	unsigned int len;
-	u8 *hold;
-	int err = 0;
 
 	spin_lock_bh(&d->lock);
-	if (count != d->bufsize) {
-		spin_unlock_bh(&d->lock);
-		return -EINVAL;
-	}
 	if (d->state == BPFDEV_WAITING)
 		del_timer(&d->timer);
 	timed_out = d->state == BPFDEV_TIMED_OUT;
 	d->state = BPFDEV_IDLE;
 	timeo = d->rtout ? (long)d->rtout : MAX_SCHEDULE_TIMEOUT;
 
-	while (!bpfdev_hold_ready(d)) {
-		bool can_rotate = !d->hbuf && d->slen;
+	for (;;) {
+		bool can_rotate;
 
-		/* Hand over what is stored when the caller will not wait, or cannot. */
-		if (can_rotate && (bpfdev_store_due(d) || nonblock || timed_out || !d->bif)) {
-			bpfdev_rotate_locked(d);
+		/*
+		 * The size may have changed while we slept (detached, BIOCSBLEN,
+		 * BIOCSETIF again): check it each time round, under the lock.
+		 */
+		if (count != d->bufsize) {
+			spin_unlock_bh(&d->lock);
+			return -EINVAL;
+		}
+		if (bpfdev_slots_take_locked(d, h))
 			break;
+		/* Hand over what is stored when the caller will not wait, or cannot. */
+		can_rotate = bpfdev_slots_can_rotate_locked(d);
+		if (can_rotate &&
+		    (bpfdev_store_due(d) || nonblock || timed_out || !d->bif || !timeo)) {
+			bpfdev_slots_rotate_locked(d);
+			continue;
 		}
 		if (!d->bif) {
 			spin_unlock_bh(&d->lock);
@@ -85,39 +87,36 @@ ssize_t bpfdev_read(struct file *file, char __user *buf, size_t count, loff_t *p
 			return -EAGAIN;
 		}
 		if (!timeo) {
-			/* Timed out: return what is stored, or nothing. */
-			if (can_rotate) {
-				bpfdev_rotate_locked(d);
-				break;
-			}
+			/* Timed out with nothing stored. */
 			spin_unlock_bh(&d->lock);
 			return 0;
 		}
 		spin_unlock_bh(&d->lock);
-		timeo = wait_event_interruptible_timeout(d->wait,
-							 bpfdev_read_wake_cond(d), timeo);
+		timeo = wait_event_interruptible_timeout(d->wait, bpfdev_read_wake_cond(d), timeo);
 		if (timeo < 0)
 			return -ERESTARTSYS;
 		spin_lock_bh(&d->lock);
 	}
-
-	/* Copy the hold buffer out without the lock; the tap cannot touch it. */
-	d->hbuf_in_use = true;
-	hold = d->hbuf;
-	len = d->hlen;
 	spin_unlock_bh(&d->lock);
+	return 1;
+}
 
-	if (copy_to_user(buf, hold, len))
-		err = -EFAULT;
+ssize_t bpfdev_read(struct file *file, char __user *buf, size_t count, loff_t *pos)
+{
+	struct bpfdev_d *d = file->private_data;
+	struct bpfdev_hold h;
+	int err;
 
-	spin_lock_bh(&d->lock);
-	d->fbuf = d->hbuf;
-	d->hbuf = NULL;
-	d->hlen = 0;
-	d->hbuf_in_use = false;
-	spin_unlock_bh(&d->lock);
-	wake_up_interruptible(&d->wait);
-	return err ? err : len;
+	/* Zero-copy mode has no read(). */
+	if (!d->bufops->copy_out)
+		return -EOPNOTSUPP;
+	err = bpfdev_read_take(d, count, file->f_flags & O_NONBLOCK, &h);
+	if (err <= 0)
+		return err;
+	/* The hold buffer is ours until we give it back: copy without the lock. */
+	err = d->bufops->copy_out(h.buf, h.len, buf);
+	bpfdev_slots_give_back(d, &h);
+	return err ? err : h.len;
 }
 
 __poll_t bpfdev_poll(struct file *file, struct poll_table_struct *wait)
@@ -136,8 +135,7 @@ __poll_t bpfdev_poll(struct file *file, struct poll_table_struct *wait)
 		return mask;
 	}
 	mask = EPOLLOUT | EPOLLWRNORM;
-	if ((d->hlen && !d->hbuf_in_use) ||
-	    ((bpfdev_store_due(d) || d->state == BPFDEV_TIMED_OUT) && d->slen)) {
+	if (bpfdev_slots_readable_locked(d, bpfdev_store_due(d) || d->state == BPFDEV_TIMED_OUT)) {
 		mask |= EPOLLIN | EPOLLRDNORM;
 	} else if (d->rtout && d->state == BPFDEV_IDLE) {
 		d->state = BPFDEV_WAITING;

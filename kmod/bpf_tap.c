@@ -24,6 +24,7 @@ static LIST_HEAD(bpfdev_if_list);	/* under RTNL */
 struct bpfdev_scratch {
 	struct sk_buff skb;
 	u8 *data;
+	unsigned int size;	/* of the allocation, skb_shared_info included */
 	unsigned int room;	/* largest frame it holds */
 };
 
@@ -63,7 +64,15 @@ static struct sk_buff *bpfdev_scratch_frame(const struct bpfdev_frame *f)
 
 	if (f->len > s->room || f->skb->len < macs)
 		return NULL;
-	skb = build_skb_around(&s->skb, s->data, 0);
+	/*
+	 * build_skb_around() expects a zeroed skb: it does not reset len, and
+	 * skb_put() below adds to it. Left over from the last frame, len would
+	 * let the filter read bytes of earlier, larger frames, or past the
+	 * buffer. The tap runs with BH off, so nothing else on this CPU uses
+	 * the scratch skb meanwhile.
+	 */
+	memset(&s->skb, 0, sizeof(s->skb));
+	skb = build_skb_around(&s->skb, s->data, s->size);
 	if (!skb)
 		return NULL;
 	if (skb_copy_bits(f->skb, 0, s->data, macs) ||
@@ -88,54 +97,64 @@ static bool bpfdev_direction_ok(const struct bpfdev_d *d, bool outgoing)
 	}
 }
 
+/* Offer the frame to one descriptor: direction, filter, buffer. */
+void bpfdev_tap_deliver(struct bpfdev_d *d, struct bpfdev_if *bif, struct bpfdev_tap_ctx *c)
+{
+	struct bpfdev_filter *flt;
+	unsigned int snaplen = (unsigned int)-1;
+	bool wake = false;
+
+	if (!bpfdev_direction_ok(d, c->outgoing))
+		return;
+	this_cpu_inc(d->stats->recv);
+	flt = rcu_dereference(d->rfilter);
+	if (flt) {
+		if (c->f.has_tag && !c->scratch_tried) {
+			struct sk_buff *s = bpfdev_scratch_frame(&c->f);
+
+			c->scratch_tried = true;
+			if (s) {
+				c->filter_skb = s;
+				c->f.flat = s->data;
+			}
+		}
+		snaplen = bpf_prog_run(flt->prog, c->filter_skb);
+		if (!snaplen)
+			return;
+	}
+	this_cpu_inc(d->stats->match);
+	/* Read the clock once, and only for frames that are kept. */
+	if (!c->f.real_ns)
+		c->f.real_ns = ktime_get_real_ns();
+	spin_lock(&d->lock);
+	if (d->bif == bif)
+		wake = bpfdev_slots_catch_locked(d, &c->f, snaplen);
+	spin_unlock(&d->lock);
+	if (wake)
+		bpfdev_wakeup(d);
+}
+
 static void bpfdev_tap_frame(struct bpfdev_if *bif, struct sk_buff *skb, bool outgoing)
 {
-	struct sk_buff *filter_skb = skb;
-	struct bpfdev_frame f = { .skb = skb, .len = skb->len };
-	bool scratch_tried = false;
+	struct bpfdev_tap_ctx c = {
+		.f = { .skb = skb, .len = skb->len },
+		.filter_skb = skb,
+		.outgoing = outgoing,
+	};
 	struct bpfdev_d *d;
 
 	if (bif->dlt == DLT_EN10MB && skb_vlan_tag_present(skb)) {
-		f.has_tag = true;
-		f.tag[0] = skb->vlan_proto;
-		f.tag[1] = htons(skb_vlan_tag_get(skb));
-		f.len += VLAN_HLEN;
+		c.f.has_tag = true;
+		c.f.tag[0] = skb->vlan_proto;
+		c.f.tag[1] = htons(skb_vlan_tag_get(skb));
+		c.f.len += VLAN_HLEN;
 	}
 
-	list_for_each_entry_rcu(d, &bif->dlist, bif_node) {
-		struct bpfdev_filter *flt;
-		unsigned int snaplen = (unsigned int)-1;
-		bool wake = false;
-
-		if (!bpfdev_direction_ok(d, outgoing))
-			continue;
-		this_cpu_inc(d->stats->recv);
-		flt = rcu_dereference(d->rfilter);
-		if (flt) {
-			if (f.has_tag && !scratch_tried) {
-				struct sk_buff *s = bpfdev_scratch_frame(&f);
-
-				scratch_tried = true;
-				if (s) {
-					filter_skb = s;
-					f.flat = s->data;
-				}
-			}
-			snaplen = bpf_prog_run(flt->prog, filter_skb);
-			if (!snaplen)
-				continue;
-		}
-		this_cpu_inc(d->stats->match);
-		/* Read the clock once, and only for frames that are kept. */
-		if (!f.real_ns)
-			f.real_ns = ktime_get_real_ns();
-		spin_lock(&d->lock);
-		if (d->bif == bif && d->sbuf)
-			wake = bpfdev_catch_locked(d, &f, snaplen);
-		spin_unlock(&d->lock);
-		if (wake)
-			bpfdev_wakeup(d);
-	}
+	list_for_each_entry_rcu(d, &bif->dlist, bif_node)
+		bpfdev_tap_deliver(d, bif, &c);
+	/* Descriptors in fan-out groups are not on dlist: one test for the rest. */
+	if (unlikely(!list_empty(&bif->groups)))
+		bpfdev_fanout_deliver(bif, &c);
 }
 
 static int bpfdev_tap_rcv(struct sk_buff *skb, struct net_device *dev,
@@ -197,6 +216,7 @@ static struct bpfdev_if *bpfdev_if_get(struct net_device *dev)
 	bif->dev = dev;
 	dev_hold(dev);
 	INIT_LIST_HEAD(&bif->dlist);
+	INIT_LIST_HEAD(&bif->groups);
 	bif->pt.type = htons(ETH_P_ALL);
 	bif->pt.dev = dev;
 	bif->pt.func = bpfdev_tap_rcv;
@@ -211,7 +231,7 @@ static struct bpfdev_if *bpfdev_if_get(struct net_device *dev)
 
 static void bpfdev_if_put(struct bpfdev_if *bif)
 {
-	if (!list_empty(&bif->dlist))
+	if (!list_empty(&bif->dlist) || !list_empty(&bif->groups))
 		return;
 	dev_remove_pack(&bif->pt);	/* waits for taps in flight */
 	list_del(&bif->node);
@@ -228,7 +248,10 @@ void bpfdev_detach(struct bpfdev_d *d)
 	ASSERT_RTNL();
 	if (!bif)
 		return;
-	list_del_rcu(&d->bif_node);
+	if (d->fanout)
+		bpfdev_fanout_leave(d, false);
+	else
+		list_del_rcu(&d->bif_node);
 	if (d->promisc) {
 		d->promisc = false;
 		dev_set_promiscuity(bif->dev, -1);
@@ -239,7 +262,10 @@ void bpfdev_detach(struct bpfdev_d *d)
 	bpfdev_if_put(bif);
 }
 
-/* BIOCSETIF: attach (or move) d to the named interface of the opener's namespace. */
+/*
+ * BIOCSETIF: attach (or move) d to the named interface of the opener's
+ * namespace, then discard what was buffered. Under ioctl_lock.
+ */
 int bpfdev_attach(struct bpfdev_d *d, const char *ifname)
 {
 	struct net_device *dev;
@@ -253,7 +279,7 @@ int bpfdev_attach(struct bpfdev_d *d, const char *ifname)
 		goto unlock;
 	}
 	if (d->bif && d->bif->dev == dev)
-		goto reset;
+		goto unlock;
 	bif = bpfdev_if_get(dev);
 	if (IS_ERR(bif)) {
 		err = PTR_ERR(bif);
@@ -269,28 +295,79 @@ int bpfdev_attach(struct bpfdev_d *d, const char *ifname)
 	WRITE_ONCE(d->bif, bif);
 	d->detached = false;
 	spin_unlock_bh(&d->lock);
-reset:
-	spin_lock_bh(&d->lock);
-	bpfdev_reset_locked(d);
-	spin_unlock_bh(&d->lock);
 unlock:
 	rtnl_unlock();
-	return err;
+	if (err)
+		return err;
+	/*
+	 * Reset as FreeBSD's reset_d: after a read() copying the hold buffer
+	 * out has handed it back. That copy can take as long as the reader's
+	 * page faults, so wait without RTNL. Killable only: the attach is done,
+	 * and a process being killed no longer cares what is buffered.
+	 */
+	if (bpfdev_slots_lock_idle(d, true))
+		return 0;
+	bpfdev_reset_locked(d);
+	spin_unlock_bh(&d->lock);
+	return 0;
+}
+
+/* Sum the per-CPU counters the tap keeps for d. */
+void bpfdev_stats_read(struct bpfdev_d *d, struct bpfdev_pcpu_stats *sum)
+{
+	int cpu;
+
+	sum->recv = 0;
+	sum->match = 0;
+	for_each_possible_cpu(cpu) {
+		const struct bpfdev_pcpu_stats *s = per_cpu_ptr(d->stats, cpu);
+
+		sum->recv += READ_ONCE(s->recv);
+		sum->match += READ_ONCE(s->match);
+	}
+}
+
+void bpfdev_stats_zero(struct bpfdev_d *d)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		struct bpfdev_pcpu_stats *s = per_cpu_ptr(d->stats, cpu);
+
+		WRITE_ONCE(s->recv, 0);
+		WRITE_ONCE(s->match, 0);
+	}
+}
+
+/* Descriptors attached to bif, in fan-out groups or not. Under RTNL. */
+static unsigned int bpfdev_if_users(struct bpfdev_if *bif)
+{
+	unsigned int n = list_count_nodes(&bif->dlist);
+
+	return n + bpfdev_fanout_members(bif);
 }
 
 static int bpfdev_netdev_event(struct notifier_block *nb, unsigned long event, void *ptr)
 {
 	struct net_device *dev = netdev_notifier_info_to_dev(ptr);
 	struct bpfdev_if *bif;
-	struct bpfdev_d *d, *tmp;
+	struct bpfdev_d *d;
+	unsigned int n;
 
 	if (event != NETDEV_UNREGISTER)
 		return NOTIFY_DONE;
 	bif = bpfdev_if_find(dev);
 	if (!bif)
 		return NOTIFY_DONE;
-	/* The last detach frees bif: walk with a saved next pointer. */
-	list_for_each_entry_safe(d, tmp, &bif->dlist, bif_node) {
+	/*
+	 * Plain descriptors first, then fan-out members. The last detach frees
+	 * bif, so count them first and never look at bif after the last one.
+	 */
+	n = bpfdev_if_users(bif);
+	while (n--) {
+		d = list_first_entry_or_null(&bif->dlist, struct bpfdev_d, bif_node);
+		if (!d)
+			d = bpfdev_fanout_first(bif);
 		spin_lock_bh(&d->lock);
 		d->detached = true;
 		spin_unlock_bh(&d->lock);
@@ -332,6 +409,7 @@ int bpfdev_tap_init(void)
 			bpfdev_scratch_free();
 			return -ENOMEM;
 		}
+		s->size = size;
 		s->room = BPF_SCRATCH_FRAME;
 	}
 	err = register_netdevice_notifier(&bpfdev_netdev_nb);

@@ -30,7 +30,7 @@ void bpfdev_wtimeout_fn(struct timer_list *t)
 	spin_lock_bh(&d->lock);
 	if (d->wstate == BPFDEV_WT_WAIT) {
 		WRITE_ONCE(d->wstate, BPFDEV_WT_DONE);
-		wake = d->slen != 0;
+		wake = bpfdev_slots_stored_locked(d);
 	}
 	spin_unlock_bh(&d->lock);
 	if (wake)

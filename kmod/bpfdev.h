@@ -14,6 +14,8 @@
 #include <net/bpf.h>
 
 struct bpf_prog;
+struct bpfdev_fanout;
+struct bpfdev_bufops;
 
 /* One per tapped interface (BSD's bpf_if): one packet handler, many readers. */
 struct bpfdev_if {
@@ -21,6 +23,7 @@ struct bpfdev_if {
 	struct net_device *dev;
 	struct packet_type pt;
 	struct list_head dlist;		/* descriptors: RCU readers, RTNL writers */
+	struct list_head groups;	/* fan-out groups (bpf_fanout.c): the same */
 	unsigned int dlt;
 	unsigned int linkhdr_len;	/* bytes of link header on the wire */
 	unsigned int hdrlen;		/* bh_hdrlen: aligns the network header */
@@ -50,11 +53,14 @@ struct bpfdev_d {
 	spinlock_t lock;		/* buffers, state, bif; taken in softirq */
 
 	struct bpfdev_if *bif;		/* NULL when not attached */
-	struct list_head bif_node;
+	struct list_head bif_node;	/* on bif->dlist unless in a fan-out group */
+	struct bpfdev_fanout *fanout;	/* group joined, under RTNL */
+	struct bpf_fanout fanout_show;	/* its id and mode, for /proc; under lock */
 	struct net *net;		/* namespace of the opener */
 
-	/* store, hold, free (bpf_buffer.c) */
-	u8 *sbuf, *hbuf, *fbuf;
+	/* Store, hold, free: touched only by bpf_slots.c, under d->lock. */
+	const struct bpfdev_bufops *bufops;	/* the buffer mode */
+	struct bpfdev_buf *sbuf, *hbuf, *fbuf;
 	unsigned int slen, hlen, bufsize;
 	bool hbuf_in_use;		/* a read is copying the hold buffer out */
 	u64 drops;
@@ -110,19 +116,110 @@ static inline bool bpfdev_store_due(const struct bpfdev_d *d)
 	return READ_ONCE(d->immediate) || READ_ONCE(d->wstate) == BPFDEV_WT_DONE;
 }
 
+/* One frame on its way through the tap to the descriptors that see it. */
+struct bpfdev_tap_ctx {
+	struct bpfdev_frame f;
+	struct sk_buff *filter_skb;	/* the frame as filters see it */
+	bool scratch_tried;		/* filter_skb built, or tried, for a tag */
+	bool outgoing;
+};
+
 /* bpf_main.c */
 extern unsigned int bpfdev_max_bufsize;
 extern unsigned int bpfdev_default_bufsize;
 
-/* bpf_buffer.c: FreeBSD's store/hold/free policy. */
-struct bpfdev_frame;
-int bpfdev_buffers_alloc(struct bpfdev_d *d);
-int bpfdev_buffers_free(struct bpfdev_d *d);
+/*
+ * Buffer operations (FreeBSD's bpf_buffer_* / bpf_zerocopy_* hooks).
+ *
+ * A descriptor has three slots, as FreeBSD's bpf_d: store (the tap appends
+ * records), hold (full, waiting for the reader) and free. bpf_slots.c is the
+ * only code that moves buffers between slots (bpfdev_slots_*); read(), the
+ * tap and the ioctls call it and never touch d->sbuf/hbuf/fbuf. What differs
+ * between buffer modes is behind struct bpfdev_bufops: copy mode
+ * (bpf_buffer.c, kernel memory copied out by read()) and zero-copy mode
+ * (FreeBSD's BIOCSETZBUF: two buffers the user donates, pinned, handed back
+ * and forth by generation numbers in a header the user shares).
+ *
+ * A buffer mode guarantees:
+ *  - alloc(d, bufs): process context, no lock held, may sleep. Two buffers
+ *    of d->bufsize writable bytes each, or an errno (zero-copy: EINVAL, its
+ *    buffers come from BIOCSETZBUF through bpfdev_slots_install()).
+ *  - free(buf): process context, no lock held. Called only once no slot
+ *    holds buf, no read() copies out of it and no tap can reach it.
+ *  - sblen(d, size): BIOCSBLEN, under ioctl_lock with d detached; clamps
+ *    *size and sets d->bufsize (through bpfdev_slots_free() first, if the
+ *    old buffers are the wrong size). NULL: BIOCSBLEN gives EOPNOTSUPP.
+ *  - copy_out(buf, len, to): read(), process context, no lock; buf is the
+ *    hold buffer, marked in use so nothing else moves or frees it. Returns
+ *    0 or -EFAULT. NULL: the mode has no read() (zero-copy), EOPNOTSUPP.
+ *  - publish(buf, len): under d->lock, any context, must not sleep. buf now
+ *    belongs to the user with len bytes of records (it became the hold
+ *    buffer, or it is the store and full with nowhere to rotate). Once
+ *    published, the tap writes no more into buf until it is reclaimed.
+ *    Zero-copy writes len and bumps its generation with release order, so
+ *    the user sees the records first. NULL in copy mode.
+ *  - acked(buf): under d->lock, must not sleep. Has the user handed the
+ *    published buf back (zero-copy: user generation == kernel generation,
+ *    read with acquire)? Then the slots reclaim it to the free slot.
+ *    NULL in copy mode, where only read() hands a buffer back.
+ *
+ * The slots guarantee, with d->lock held for every change:
+ *  - Records are written into buf->data (bufsize bytes, contiguous in the
+ *    kernel's address space) by the tap only, and only into the store.
+ *  - hbuf_in_use: read() took the hold buffer (bpfdev_slots_take_locked)
+ *    and copies it without the lock. Until it hands that same buffer back
+ *    (bpfdev_slots_give_back), nothing rotates, resets or frees the slots:
+ *    those wait in bpfdev_slots_lock_idle() first (FreeBSD's reset_d).
+ *  - The hold and free slots are never both occupied; with buffers, the
+ *    store always is.
+ */
+struct bpfdev_buf {
+	u8 *data;			/* bufsize bytes of records */
+	bool published;			/* given to the user, not yet reclaimed */
+};
+
+struct bpfdev_bufops {
+	unsigned int mode;		/* BPF_BUFMODE_* */
+	int (*alloc)(struct bpfdev_d *d, struct bpfdev_buf *bufs[2]);
+	void (*free)(struct bpfdev_buf *buf);
+	int (*sblen)(struct bpfdev_d *d, unsigned int *size);
+	int (*copy_out)(struct bpfdev_buf *buf, unsigned int len, char __user *to);
+	void (*publish)(struct bpfdev_buf *buf, unsigned int len);
+	bool (*acked)(struct bpfdev_buf *buf);
+};
+
+/* A hold buffer that read() took and copies out without d->lock. */
+struct bpfdev_hold {
+	struct bpfdev_buf *buf;
+	unsigned int len;
+};
+
+/* bpf_buffer.c: copy mode */
+extern const struct bpfdev_bufops bpfdev_copy_bufops;
+
+/* bpf_slots.c: the only code that changes slots */
+int bpfdev_slots_alloc(struct bpfdev_d *d);
+void bpfdev_slots_install(struct bpfdev_d *d, struct bpfdev_buf *bufs[2]);
+int bpfdev_slots_free(struct bpfdev_d *d);
+int bpfdev_slots_lock_idle(struct bpfdev_d *d, bool killable);
 void bpfdev_reset_locked(struct bpfdev_d *d);
-void bpfdev_rotate_locked(struct bpfdev_d *d);
-bool bpfdev_catch_locked(struct bpfdev_d *d, const struct bpfdev_frame *f,
-			 unsigned int snaplen);
-int bpfdev_wait_hold_idle(struct bpfdev_d *d);
+bool bpfdev_slots_catch_locked(struct bpfdev_d *d, const struct bpfdev_frame *f,
+			       unsigned int snaplen);
+bool bpfdev_slots_can_rotate_locked(const struct bpfdev_d *d);
+void bpfdev_slots_rotate_locked(struct bpfdev_d *d);
+bool bpfdev_slots_take_locked(struct bpfdev_d *d, struct bpfdev_hold *h);
+void bpfdev_slots_give_back(struct bpfdev_d *d, const struct bpfdev_hold *h);
+bool bpfdev_slots_readable_locked(struct bpfdev_d *d, bool store_too);
+bool bpfdev_slots_peek_readable(const struct bpfdev_d *d, bool store_too);
+unsigned int bpfdev_slots_pending_locked(const struct bpfdev_d *d);
+bool bpfdev_slots_stored_locked(const struct bpfdev_d *d);
+
+/* bpf_record.c: a record's header and bytes */
+void bpfdev_record_write(const struct bpfdev_d *d, u8 *at, const struct bpfdev_frame *f,
+			 unsigned int caplen, unsigned int hdrlen);
+
+/* bpf_tap.c: counters the tap keeps per CPU */
+bool bpfdev_slots_room_locked(const struct bpfdev_d *d, const struct bpfdev_frame *f);
 void bpfdev_stats_read(struct bpfdev_d *d, struct bpfdev_pcpu_stats *sum);
 void bpfdev_stats_zero(struct bpfdev_d *d);
 
@@ -135,6 +232,15 @@ void bpfdev_timeout_fn(struct timer_list *t);
 /* bpf_tap.c */
 int bpfdev_attach(struct bpfdev_d *d, const char *ifname);
 void bpfdev_detach(struct bpfdev_d *d);
+void bpfdev_tap_deliver(struct bpfdev_d *d, struct bpfdev_if *bif, struct bpfdev_tap_ctx *c);
+
+/* bpf_fanout.c: fan-out groups (BIOCSFANOUT) */
+void bpfdev_fanout_deliver(struct bpfdev_if *bif, struct bpfdev_tap_ctx *c);
+int bpfdev_fanout_set(struct bpfdev_d *d, const struct bpf_fanout *req);
+void bpfdev_fanout_leave(struct bpfdev_d *d, bool to_dlist);
+struct bpfdev_d *bpfdev_fanout_first(struct bpfdev_if *bif);
+unsigned int bpfdev_fanout_members(struct bpfdev_if *bif);
+void bpfdev_fanout_init(void);
 int bpfdev_tap_init(void);
 void bpfdev_tap_exit(void);
 
@@ -167,6 +273,7 @@ int bpfdev_hdrcmplt_set(struct bpfdev_d *d, unsigned int on);
 /* bpf_proc.c: /proc/net/bpfdev and counts of live objects */
 extern atomic_t bpfdev_live_ifs;
 extern atomic_t bpfdev_live_filters;
+extern atomic_t bpfdev_live_groups;
 void bpfdev_proc_add(struct bpfdev_d *d);
 void bpfdev_proc_del(struct bpfdev_d *d);
 int bpfdev_proc_init(void);

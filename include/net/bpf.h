@@ -111,6 +111,24 @@ struct bpf_stat64 {
 	bpf_u_int64 bs_capt;	/* accepted by the filter: stored or dropped */
 };
 
+/*
+ * bpfdev extension, BIOCSFANOUT / BIOCGFANOUT: fan-out groups, as Linux's
+ * PACKET_FANOUT. Descriptors on one interface that join the same group id
+ * share its frames: each frame goes to exactly one member, chosen by
+ * bf_mode, and then through that member's direction check and filter.
+ */
+struct bpf_fanout {
+	unsigned int bf_group;	/* group id on the interface, any value */
+	unsigned int bf_mode;	/* BPF_FANOUT_* mode, ORed with BPF_FANOUT_ROLLOVER */
+};
+#define BPF_FANOUT_NONE		0	/* BIOCSFANOUT: leave the group */
+#define BPF_FANOUT_HASH		1	/* symmetric flow hash: both directions together */
+#define BPF_FANOUT_CPU		2	/* the CPU the frame arrived on */
+#define BPF_FANOUT_RR		3	/* round robin */
+#define BPF_FANOUT_ROLLOVER	0x10000	/* skip a member whose buffer is full */
+#define BPF_FANOUT_MODE(m)	((m) & 0xffff)
+#define BPF_FANOUT_MAX_MEMBERS	256
+
 struct bpf_dltlist {
 	unsigned int bfl_len;
 	unsigned int *bfl_list;
@@ -218,6 +236,8 @@ enum bpf_direction {
 #define BIOCSWTIMEOUT	_IOW('B', 203, BPF_TIMEVAL_T)
 #define BIOCGWTIMEOUT	_IOR('B', 203, BPF_TIMEVAL_T)
 #define BIOCDWTIMEOUT	_IO('B', 203)
+#define BIOCSFANOUT	_IOW('B', 210, struct bpf_fanout)
+#define BIOCGFANOUT	_IOR('B', 211, struct bpf_fanout)
 #define BIOCGSEESENT	BIOCGDIRECTION
 #define BIOCSSEESENT	BIOCSDIRECTION
 

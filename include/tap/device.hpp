@@ -2,7 +2,21 @@
 //
 //   "bpf:eth0"  kernel backend: a free /dev/bpf descriptor attached to eth0
 //   "eth0"      the same (a name without a known "scheme:" prefix)
-//   "dpdk:..."  reserved for the DPDK backend (errc::backend_unavailable)
+//   "dpdk:DEVARGS"        DPDK poll-mode backend: DEVARGS is a PCI address
+//                         (0000:03:00.0, bound to vfio-pci) or a virtual
+//                         device (net_pcap0,rx_pcap=in.pcap; net_ring0;
+//                         net_null0; net_af_packet0,iface=eth0; net_tap0),
+//                         probed (hot-plugged) after the EAL starts
+//   "dpdk:DEVARGS@Q/N"    receive queue Q (0..N-1) of a port run with N
+//                         queues: RSS with a symmetric key, so both
+//                         directions of a flow meet on one queue; each
+//                         queue is its own Device, read by its own thread.
+//                         Every Device on the port must give the same N.
+// A build without DPDK gives errc::backend_unavailable for "dpdk:".
+// The DPDK backend (libtap/dpdk/, README "DPDK") starts one EAL per process
+// (Options::dpdk_eal_args), busy-polls its queue in read(), filters with
+// libtap's own classic-BPF engine, and stops and closes a port with the last
+// Device on it.
 //
 // Every call returns Result<T> (std::expected<T, tap::Error>). No threads are
 // created. A Device is used from one thread at a time, except interrupt(),
@@ -18,6 +32,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <tap/batch.hpp>
 #include <tap/error.hpp>
@@ -35,6 +50,12 @@ struct Stats {
 	std::uint64_t accepted = 0;
 };
 
+// What Device::list() found: a string Device::open takes, and what it is.
+struct DeviceEntry {
+	std::string spec;
+	std::string description;
+};
+
 namespace detail {
 class Backend;
 }
@@ -42,6 +63,10 @@ class Backend;
 class Device {
 public:
 	static Result<Device> open(std::string_view spec, const Options &options = {});
+	// What both backends can open: every network interface (kernel), and
+	// for DPDK the ports already probed, PCI functions bound to a DPDK
+	// driver and the virtual-device drivers installed (tapdump -D).
+	static std::vector<DeviceEntry> list();
 
 	Device(Device &&) noexcept;
 	Device &operator=(Device &&) noexcept;

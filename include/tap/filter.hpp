@@ -17,10 +17,16 @@ namespace tap {
 
 class Filter {
 public:
+	// pcap_compile's PCAP_NETMASK_UNKNOWN: "ip broadcast" then fails.
+	static constexpr std::uint32_t netmask_unknown = 0xffffffffu;
+
 	// A bad expression gives errc::bad_filter with libpcap's message in
-	// the context. optimize as pcap_compile's flag.
+	// the context. optimize as pcap_compile's flag. netmask is the IPv4
+	// netmask "ip broadcast" tests against, as pcap_lookupnet() gives it
+	// (tcpdump: the interface's for a live capture, 0 for a file).
 	static Result<Filter> compile(std::string_view expression, int datalink,
-				      std::uint32_t snap_length, bool optimize = true);
+				      std::uint32_t snap_length, bool optimize = true,
+				      std::uint32_t netmask = netmask_unknown);
 
 	// Copies the instructions; 1..BPF_MAXINSNS of them, else invalid_option.
 	// (Full validation is the kernel's, at BIOCSETF.)

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <tap/error.hpp>
 #include <tap/filter.hpp>
@@ -41,6 +42,12 @@ struct Options {
 	// length; or a ready program. At most one of the two.
 	std::string filter;
 	std::optional<Filter> filter_program;
+	// DPDK only: the EAL command line for the process's one EAL, started by
+	// the first "dpdk:" open (argv without the program name). Empty: the
+	// environment variable LIBTAP_DPDK_EAL_ARGS (split at blanks) if set,
+	// else libtap's defaults, which need no hugepages (README, "DPDK").
+	// Given while the EAL already runs with other arguments: an error.
+	std::vector<std::string> dpdk_eal_args;
 };
 
 // errc::invalid_option with the field's name in the context.

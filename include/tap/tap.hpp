@@ -6,6 +6,7 @@
 #include <tap/errc.hpp>
 #include <tap/error.hpp>
 #include <tap/filter.hpp>
+#include <tap/group.hpp>
 #include <tap/options.hpp>
 #include <tap/packet.hpp>
 #include <tap/records.hpp>

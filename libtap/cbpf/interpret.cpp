@@ -1,5 +1,5 @@
 // Interpreter. Semantics follow libpcap's bpf_filter() (see
-// ../shared/reference/libpcap.md §5): loads outside the captured bytes end
+// docs/REFERENCE.md §1): loads outside the captured bytes end
 // the program with 0, X = 0 division/modulo returns 0, shifts by X >= 32
 // give 0, BPF_LEN is the wire length, indexed offsets are unsigned and
 // checked without wrap-around, scratch memory starts at zero.

@@ -6,6 +6,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include <tap/device.hpp>
 
@@ -18,6 +19,8 @@ struct DeviceInfo {
 	std::uint32_t snap_length = 0;
 	std::size_t buffer_size = 0;
 	TimestampUnit timestamp_unit = TimestampUnit::nanoseconds;
+	// IPv4 netmask for compiling expressions ("ip broadcast").
+	std::uint32_t netmask = Filter::netmask_unknown;
 };
 
 class Backend {
@@ -41,5 +44,14 @@ public:
 protected:
 	DeviceInfo info_;
 };
+
+// A device string split into its backend and the rest ("bpf:eth0" ->
+// bpf, "eth0"; a plain interface name is bpf).
+enum class Scheme : std::uint8_t { bpf, dpdk };
+struct Target {
+	Scheme scheme;
+	std::string_view rest;
+};
+Result<Target> parse_spec(std::string_view spec, const std::string &name);
 
 } // namespace tap::detail

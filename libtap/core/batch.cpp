@@ -21,8 +21,17 @@ Batch Batch::walk(std::span<const std::byte> buffer, TimestampUnit unit, ParseSt
 	return Batch(buffer, unit, &status);
 }
 
+Batch Batch::views(std::span<const PacketView> views) noexcept
+{
+	Batch b;
+	b.views_ = views.empty() ? std::span<const PacketView>() : views;
+	return b;
+}
+
 std::size_t Batch::count() const noexcept
 {
+	if (!views_.empty())
+		return views_.size();
 	std::size_t n = 0;
 	for (auto it = begin(); it != end(); ++it)
 		++n;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "backend.hpp"
+#include "bpf_filter.hpp"
 #include "unique_fd.hpp"
 
 namespace tap::detail {
@@ -24,12 +25,9 @@ std::size_t batch_frames_within(std::span<const std::span<const std::byte>> fram
 
 class BpfBackend final : public Backend {
 public:
-	// Take a descriptor that is attached and configured. poll_slice: how
-	// often a waiting read collects a part-filled buffer (read_timeout);
-	// zero means only when the descriptor says it is readable.
-	// Tests hand in a pipe or socket in place of /dev/bpf.
+	// Take a descriptor that is attached and configured (all but the
+	// filter: set_filter). Tests hand in a socket in place of /dev/bpf.
 	static Result<std::unique_ptr<BpfBackend>> adopt(UniqueFd fd, DeviceInfo info,
-							 std::chrono::nanoseconds poll_slice,
 							 WriteMode write_mode = WriteMode::per_frame);
 
 	Result<Batch> read(std::optional<std::chrono::nanoseconds> timeout) override;
@@ -38,12 +36,13 @@ public:
 	Result<void> write(std::span<const std::byte> frame) override;
 	Result<std::size_t> write(std::span<const std::span<const std::byte>> frames) override;
 	Result<Stats> stats() const override;
+	// BIOCSETF; a valid program the kernel refuses (EINVAL) is run in
+	// userland instead (UserlandFilter), an invalid one is an EINVAL error.
 	Result<void> set_filter(const Filter &filter) override;
 	std::optional<int> pollable_handle() const noexcept override { return fd_.get(); }
 
 private:
-	BpfBackend(UniqueFd fd, UniqueFd wake, DeviceInfo info, std::chrono::nanoseconds slice,
-		   WriteMode write_mode);
+	BpfBackend(UniqueFd fd, UniqueFd wake, DeviceInfo info, WriteMode write_mode);
 	Result<std::size_t> write_batch(std::span<const std::span<const std::byte>> frames);
 	std::unexpected<Error> sys_error(int err, std::string_view call) const;
 	bool consume_interrupt() noexcept;
@@ -54,12 +53,20 @@ private:
 	WriteMode write_mode_;
 	std::vector<std::byte> batch_; // records of the batch being written
 	std::unique_ptr<std::byte[]> buffer_; // exactly info_.buffer_size bytes
-	std::chrono::nanoseconds poll_slice_;
 	ParseStatus parse_; // what the walk of the last batch found
+	// Set while the kernel runs accept-all for a program it refused.
+	std::optional<UserlandFilter> userland_;
 };
 
-// Find a free /dev/bpf node, attach it to ifname and apply options.
+// A kernel fan-out group to join (BIOCSFANOUT).
+struct Fanout {
+	std::uint32_t group;
+	unsigned int mode; // BPF_FANOUT_* | BPF_FANOUT_ROLLOVER
+};
+
+// Find a free /dev/bpf node, attach it to ifname and apply options; then
+// join the fan-out group, if given.
 Result<std::unique_ptr<Backend>> open_bpf(std::string_view ifname, const Options &options,
-					  const std::string &name);
+					  const std::string &name, const Fanout *fanout = nullptr);
 
 } // namespace tap::detail

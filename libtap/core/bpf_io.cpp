@@ -17,7 +17,7 @@ namespace tap::detail {
 using namespace std::chrono;
 
 Result<std::unique_ptr<BpfBackend>> BpfBackend::adopt(UniqueFd fd, DeviceInfo info,
-						      nanoseconds poll_slice, WriteMode write_mode)
+						      WriteMode write_mode)
 {
 	const int flags = ::fcntl(fd.get(), F_GETFL);
 	if (flags < 0 || ::fcntl(fd.get(), F_SETFL, flags | O_NONBLOCK) < 0)
@@ -28,15 +28,13 @@ Result<std::unique_ptr<BpfBackend>> BpfBackend::adopt(UniqueFd fd, DeviceInfo in
 	if (info.buffer_size == 0)
 		return fail(errc::invalid_option, info.name + ": zero buffer size");
 	return std::unique_ptr<BpfBackend>(new BpfBackend(std::move(fd), std::move(wake),
-							 std::move(info), poll_slice, write_mode));
+							 std::move(info), write_mode));
 }
 
-BpfBackend::BpfBackend(UniqueFd fd, UniqueFd wake, DeviceInfo info, nanoseconds slice,
-		       WriteMode write_mode)
+BpfBackend::BpfBackend(UniqueFd fd, UniqueFd wake, DeviceInfo info, WriteMode write_mode)
 	: Backend(std::move(info)), fd_(std::move(fd)), wake_(std::move(wake)), write_mode_(write_mode),
 	  // operator new aligns to at least 16 >= BPF_ALIGNMENT, as the parser needs.
-	  buffer_(std::make_unique_for_overwrite<std::byte[]>(info_.buffer_size)),
-	  poll_slice_(slice)
+	  buffer_(std::make_unique_for_overwrite<std::byte[]>(info_.buffer_size))
 {
 }
 
@@ -82,21 +80,37 @@ Result<Batch> BpfBackend::try_read()
 			return Batch{};
 		return sys_error(errno, "read");
 	}
+	std::span<std::byte> got{buffer_.get(), static_cast<std::size_t>(n)};
+	if (userland_) {
+		// That walk checks every record; the compacted buffer is then
+		// intact, and a corrupt record it met is reported as the
+		// batch's (and the next read's) error.
+		ParseStatus found;
+		got = got.first(userland_->filter_in_place(got, found));
+		Batch batch = Batch::walk(got, info_.timestamp_unit, parse_);
+		parse_ = found;
+		return batch;
+	}
 	// Checked as the caller walks it: one pass over the buffer, not two.
-	return Batch::walk({buffer_.get(), static_cast<std::size_t>(n)}, info_.timestamp_unit, parse_);
+	return Batch::walk(got, info_.timestamp_unit, parse_);
 }
 
 Result<Batch> BpfBackend::read(std::optional<nanoseconds> timeout)
 {
 	if (parse_.error)
 		return take_parse_error();
+	// One wait for the whole timeout (none without one): an idle device
+	// makes no wakeups. The module bounds how long a packet waits in a
+	// part-filled buffer: poll() arms its read timeout (BIOCSRTIMEOUT,
+	// Options::read_timeout), after which stored records make the
+	// descriptor readable, as on FreeBSD.
 	const auto start = steady_clock::now();
 	for (;;) {
+		if (parse_.error) // the userland filter's walk met a corrupt record
+			return take_parse_error();
 		std::optional<nanoseconds> wait;
 		if (timeout)
 			wait = std::max(nanoseconds::zero(), *timeout - (steady_clock::now() - start));
-		if (poll_slice_ > nanoseconds::zero())
-			wait = wait ? std::min(*wait, poll_slice_) : poll_slice_;
 
 		pollfd fds[2] = {{fd_.get(), POLLIN, 0}, {wake_.get(), POLLIN, 0}};
 		timespec ts{};
@@ -114,7 +128,7 @@ Result<Batch> BpfBackend::read(std::optional<nanoseconds> timeout)
 			consume_interrupt();
 			return sys_error(EINTR, "read interrupted");
 		}
-		// Readable, or a slice passed: collect what the kernel holds.
+		// Readable, or the timeout passed: collect what the kernel holds.
 		auto batch = try_read();
 		if (!batch || !batch->empty())
 			return batch;
@@ -132,17 +146,9 @@ Result<Stats> BpfBackend::stats() const
 	struct bpf_stat64 st {};
 	if (::ioctl(fd_.get(), BIOCGSTATS64, &st) < 0)
 		return sys_error(errno, "BIOCGSTATS64");
-	return Stats{st.bs_recv, st.bs_drop, st.bs_capt};
-}
-
-Result<void> BpfBackend::set_filter(const Filter &filter)
-{
-	struct bpf_program prog = filter.program();
-	if (::ioctl(fd_.get(), BIOCSETF, &prog) < 0)
-		return sys_error(errno, "BIOCSETF");
-	// The program's return value is the snap length now.
-	info_.snap_length = filter.snap_length(Options::max_snap_length);
-	return {};
+	// Filtering in userland, the kernel's program accepts everything:
+	// what passed is what our filter passed, of the frames read so far.
+	return Stats{st.bs_recv, st.bs_drop, userland_ ? userland_->accepted() : st.bs_capt};
 }
 
 } // namespace tap::detail

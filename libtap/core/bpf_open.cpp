@@ -3,8 +3,10 @@
 // (BIOCSBLEN before BIOCSETIF; the filter once the link type is known).
 #include "bpf_backend.hpp"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <pcap/pcap.h>
 #include <sys/ioctl.h>
 
 #include <cerrno>
@@ -62,6 +64,21 @@ Result<Opened> open_free_node(const std::string &name)
 	}
 }
 
+// The interface's IPv4 netmask for pcap_compile, found with pcap_lookupnet
+// as tcpdump's code does, so "ip broadcast" also matches the subnet's
+// broadcast address (pcap-filter(7)). pcap_lookupnet gives the mask as
+// stored in the address (network order); pcap_compile compares it with
+// loaded words (host order). 0 when it has no IPv4 address, as tcpdump.
+std::uint32_t lookup_netmask(std::string_view ifname)
+{
+	char err[PCAP_ERRBUF_SIZE];
+	bpf_u_int32 net = 0, mask = 0;
+	const std::string name(ifname);
+	if (pcap_lookupnet(name.c_str(), &net, &mask, err) != 0)
+		return 0;
+	return ntohl(mask);
+}
+
 unsigned int bpf_direction(Direction d)
 {
 	switch (d) {
@@ -75,7 +92,7 @@ unsigned int bpf_direction(Direction d)
 } // namespace
 
 Result<std::unique_ptr<Backend>> open_bpf(std::string_view ifname, const Options &options,
-					  const std::string &name)
+					  const std::string &name, const Fanout *fanout)
 {
 	if (ifname.size() >= IFNAMSIZ)
 		return fail(errc::invalid_option, name + ": interface name longer than " +
@@ -145,30 +162,39 @@ Result<std::unique_ptr<Backend>> open_bpf(std::string_view ifname, const Options
 	if (::ioctl(fd, BIOCGDLT, &dlt) < 0)
 		return sys("BIOCGDLT");
 	info.datalink = static_cast<int>(dlt);
+	info.netmask = lookup_netmask(ifname);
 
 	// The filter's return value is the snap length, so a snap length alone
 	// needs a one-instruction program.
 	std::optional<Filter> filter = options.filter_program;
 	if (!options.filter.empty()) {
-		auto compiled = Filter::compile(options.filter, info.datalink, options.snap_length);
+		auto compiled = Filter::compile(options.filter, info.datalink, options.snap_length, true,
+						info.netmask);
 		if (!compiled)
 			return fail(compiled.error().code, name + ": " + compiled.error().context);
 		filter = std::move(*compiled);
 	} else if (!filter && options.snap_length < Options::max_snap_length) {
 		filter = Filter::accept_all(options.snap_length);
 	}
-	if (filter) {
-		struct bpf_program prog = filter->program();
-		if (::ioctl(fd, BIOCSETF, &prog) < 0)
-			return sys("BIOCSETF");
-		info.snap_length = filter->snap_length(Options::max_snap_length);
-	}
-
-	auto backend = BpfBackend::adopt(std::move(node->fd), std::move(info),
-					 std::chrono::duration_cast<std::chrono::nanoseconds>(options.read_timeout),
-					 write_mode);
+	auto backend = BpfBackend::adopt(std::move(node->fd), std::move(info), write_mode);
 	if (!backend)
 		return std::unexpected(std::move(backend.error()));
+	if (filter) {
+		if (auto set = (*backend)->set_filter(*filter); !set)
+			return std::unexpected(std::move(set.error()));
+	}
+
+	// Last: joining flushes, and a member must not see frames outside its share.
+	if (fanout) {
+		struct bpf_fanout fo {fanout->group, fanout->mode};
+		if (::ioctl(fd, BIOCSFANOUT, &fo) < 0) {
+			if (errno == EINVAL)
+				return fail_errno(EINVAL, where + "BIOCSFANOUT (group " +
+							  std::to_string(fanout->group) +
+							  " has another mode, or the module has no fan-out)");
+			return sys("BIOCSFANOUT");
+		}
+	}
 	return std::unique_ptr<Backend>(std::move(*backend));
 }
 

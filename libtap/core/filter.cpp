@@ -21,7 +21,7 @@ std::mutex compile_mutex;
 } // namespace
 
 Result<Filter> Filter::compile(std::string_view expression, int datalink,
-			       std::uint32_t snap_length, bool optimize)
+			       std::uint32_t snap_length, bool optimize, std::uint32_t netmask)
 {
 	const std::string text(expression);
 	const std::string context = "filter \"" + text + "\"";
@@ -32,8 +32,8 @@ Result<Filter> Filter::compile(std::string_view expression, int datalink,
 
 	struct bpf_program prog {};
 	std::lock_guard lock(compile_mutex);
-	if (pcap_compile(dead.get(), &prog, text.c_str(), optimize ? 1 : 0,
-			 PCAP_NETMASK_UNKNOWN) != 0)
+	static_assert(netmask_unknown == PCAP_NETMASK_UNKNOWN);
+	if (pcap_compile(dead.get(), &prog, text.c_str(), optimize ? 1 : 0, netmask) != 0)
 		return fail(errc::bad_filter, context + ": " + pcap_geterr(dead.get()));
 
 	std::vector<struct bpf_insn> insns(prog.bf_insns, prog.bf_insns + prog.bf_len);

@@ -5,8 +5,12 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
+#include <thread>
+#include <vector>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -17,6 +21,7 @@
 #include "cli.hpp"
 
 #include "print.hpp"
+#include "rotate.hpp"
 
 namespace {
 
@@ -24,13 +29,18 @@ using tools::die;
 using tools::number;
 
 constexpr const char *usage_text =
-	"Usage: tapdump [-enpx] [-i IFACE] [-c COUNT] [-s SNAPLEN] [-B BUFSIZE_KIB]\n"
-	"               [-Q in|out|inout] [--immediate] [-w FILE] [-r FILE] [EXPRESSION]\n"
+	"Usage: tapdump [-Denpx] [-i IFACE] [-c COUNT] [-s SNAPLEN] [-B BUFSIZE_KIB]\n"
+	"               [-Q in|out|inout] [--immediate] [-w FILE] [-r FILE]\n"
+	"               [-C SIZE] [-G SECONDS] [-W FILES] [-z COMMAND]\n"
+	"               [--workers N [--spread hash|cpu|rr] [--rollover]] [EXPRESSION]\n"
 	"\n"
-	"Capture packets on IFACE through /dev/bpf (bpfdev) and print one line each,\n"
-	"or write them to a pcap file with nanosecond timestamps.\n"
+	"Capture packets on IFACE through /dev/bpf (bpfdev), or DPDK for dpdk: device\n"
+	"strings, and print one line each, or write them to a pcap file with\n"
+	"nanosecond timestamps.\n"
 	"\n"
-	"  -i IFACE        interface to capture on (or a libtap device string, bpf:eth0)\n"
+	"  -i IFACE        interface to capture on, or a libtap device string:\n"
+	"                  bpf:eth0, dpdk:0000:03:00.0, dpdk:net_pcap0,rx_pcap=F.pcap\n"
+	"  -D              list what can be captured on (both backends) and exit\n"
 	"  -c COUNT        exit after COUNT packets\n"
 	"  -s SNAPLEN      bytes to keep of each packet (0 = 262144, the default)\n"
 	"  -B BUFSIZE      capture buffer size in KiB (default 2048)\n"
@@ -39,6 +49,16 @@ constexpr const char *usage_text =
 	"  --immediate     deliver packets as they arrive instead of in full buffers\n"
 	"  -w FILE         write packets to a pcap file (nanosecond), '-' for stdout\n"
 	"  -r FILE         read packets from a pcap file instead of an interface\n"
+	"  -C SIZE         with -w: a new file once one is larger than SIZE million bytes\n"
+	"                  (or SIZEk, SIZEm, SIZEg: KiB, MiB, GiB); FILE1, FILE2, ...\n"
+	"  -G SECONDS      with -w: a new file every SECONDS; FILE is a strftime(3) pattern\n"
+	"  -W FILES        with -C: a ring of FILES files; with -G alone: stop after FILES\n"
+	"  -z COMMAND      run COMMAND FILE on each finished file\n"
+	"  --workers N     capture with N threads, each a member of a kernel fan-out group\n"
+	"                  writing its own file: -w a.pcap gives a-0.pcap, a-1.pcap, ...\n"
+	"  --spread MODE   how packets are shared: hash (a flow to one worker, default),\n"
+	"                  cpu, or rr (round robin)\n"
+	"  --rollover      a worker with a full buffer passes packets to the next\n"
 	"  -n              do not resolve names (tapdump never does; accepted for habit)\n"
 	"  -e              print the link-level header\n"
 	"  -x              print each packet's bytes in hex\n"
@@ -57,21 +77,34 @@ struct Args {
 	bool promiscuous = true;
 	bool immediate = false;
 	tapdump::PrintOptions print;
+	tapdump::RotateOptions rotate;
+	std::size_t workers = 1;
+	tap::Spread spread = tap::Spread::flow_hash;
+	bool rollover = false;
 };
 
 Args parse_args(int argc, char **argv)
 {
-	enum { opt_immediate = 1000 };
+	enum { opt_immediate = 1000, opt_workers, opt_spread, opt_rollover };
 	static const option long_options[] = {
 		{"help", no_argument, nullptr, 'h'},
 		{"immediate", no_argument, nullptr, opt_immediate},
 		{"immediate-mode", no_argument, nullptr, opt_immediate},
+		{"workers", required_argument, nullptr, opt_workers},
+		{"spread", required_argument, nullptr, opt_spread},
+		{"rollover", no_argument, nullptr, opt_rollover},
 		{nullptr, 0, nullptr, 0},
 	};
 	Args a;
 	int c;
-	while ((c = getopt_long(argc, argv, "+i:c:s:B:Q:w:r:pnexh", long_options, nullptr)) != -1) {
+	while ((c = getopt_long(argc, argv, "+i:c:s:B:Q:w:r:C:G:W:z:pnexhD", long_options, nullptr)) != -1) {
 		switch (c) {
+		case 'D': {
+			int n = 0;
+			for (const auto &e : tap::Device::list())
+				std::printf("%d.%s (%s)\n", ++n, e.spec.c_str(), e.description.c_str());
+			std::exit(0);
+		}
 		case 'i': a.interface = optarg; break;
 		case 'c': a.count = number<std::uint64_t>(optarg, "count"); break;
 		case 's':
@@ -93,6 +126,30 @@ Args parse_args(int argc, char **argv)
 		case 'e': a.print.link_header = true; break;
 		case 'x': a.print.hex = true; break;
 		case opt_immediate: a.immediate = true; break;
+		case 'C': a.rotate.max_bytes = tapdump::parse_file_size(optarg); break;
+		case 'G':
+			a.rotate.interval = std::chrono::seconds(number<unsigned>(optarg, "rotation seconds"));
+			if (a.rotate.interval.count() == 0)
+				die("invalid rotation seconds '0'");
+			break;
+		case 'W':
+			a.rotate.max_files = number<unsigned>(optarg, "file count");
+			if (a.rotate.max_files == 0)
+				die("invalid file count '0'");
+			break;
+		case 'z': a.rotate.post_command = optarg; break;
+		case opt_workers:
+			a.workers = number<std::size_t>(optarg, "worker count");
+			if (a.workers == 0 || a.workers > BPF_FANOUT_MAX_MEMBERS)
+				die("--workers must be 1.." + std::to_string(BPF_FANOUT_MAX_MEMBERS));
+			break;
+		case opt_spread:
+			if (!std::strcmp(optarg, "hash")) a.spread = tap::Spread::flow_hash;
+			else if (!std::strcmp(optarg, "cpu")) a.spread = tap::Spread::cpu;
+			else if (!std::strcmp(optarg, "rr")) a.spread = tap::Spread::round_robin;
+			else die(std::string("invalid spread '") + optarg + "' (hash, cpu or rr)");
+			break;
+		case opt_rollover: a.rollover = true; break;
 		case 'h': std::fputs(usage_text, stdout); std::exit(0);
 		default: std::fputs(usage_text, stderr); std::exit(1);
 		}
@@ -104,12 +161,20 @@ Args parse_args(int argc, char **argv)
 	}
 	if (a.interface.empty() && a.read_file.empty())
 		die("no interface: give -i IFACE (or -r FILE)");
+	const bool rotating = a.rotate.max_bytes || a.rotate.interval.count() || a.rotate.max_files;
+	if ((rotating || !a.rotate.post_command.empty()) && (a.write_file.empty() || a.write_file == "-"))
+		die("-C, -G, -W and -z need -w FILE");
+	if (a.workers > 1 && (a.write_file.empty() || a.write_file == "-"))
+		die("--workers needs -w FILE: each worker writes its own file");
+	if (a.workers > 1 && !a.read_file.empty())
+		die("--workers captures live; it cannot be used with -r");
 	return a;
 }
 
 // Ctrl-C and friends end the capture through Device::interrupt(), which is
 // async-signal-safe; the main loop then prints the summary.
 std::atomic<tap::Device *> capture_device{nullptr};
+std::atomic<tap::CaptureGroup *> capture_group{nullptr};
 volatile sig_atomic_t stop_requested = 0;
 
 extern "C" void on_signal(int)
@@ -117,6 +182,8 @@ extern "C" void on_signal(int)
 	stop_requested = 1;
 	if (tap::Device *d = capture_device.load())
 		d->interrupt();
+	if (tap::CaptureGroup *g = capture_group.load())
+		g->interrupt();
 }
 
 void install_signals()
@@ -128,44 +195,8 @@ void install_signals()
 		sigaction(s, &sa, nullptr);
 }
 
-struct PcapCloser {
-	void operator()(pcap_t *p) const { pcap_close(p); }
-};
-struct DumperCloser {
-	void operator()(pcap_dumper_t *d) const { pcap_dump_close(d); }
-};
-using PcapHandle = std::unique_ptr<pcap_t, PcapCloser>;
-using Dumper = std::unique_ptr<pcap_dumper_t, DumperCloser>;
-
-// A nanosecond pcap writer (libpcap writes the file).
-struct Writer {
-	PcapHandle dead;
-	Dumper dumper;
-
-	Writer(const std::string &path, int datalink, std::uint32_t snap)
-		: dead(pcap_open_dead_with_tstamp_precision(datalink, static_cast<int>(snap),
-							     PCAP_TSTAMP_PRECISION_NANO))
-	{
-		if (!dead)
-			die("cannot create a pcap writer for link type " + std::to_string(datalink));
-		dumper.reset(pcap_dump_open(dead.get(), path.c_str()));
-		if (!dumper)
-			die(path + ": " + pcap_geterr(dead.get()));
-	}
-
-	void write(tap::Timestamp when, std::span<const std::byte> bytes, std::uint32_t wire)
-	{
-		const auto ns = when.time_since_epoch().count();
-		pcap_pkthdr h{};
-		h.ts.tv_sec = static_cast<time_t>(ns / 1'000'000'000);
-		h.ts.tv_usec = static_cast<suseconds_t>(ns % 1'000'000'000); // ns in a nano file
-		h.caplen = static_cast<bpf_u_int32>(bytes.size());
-		h.len = wire;
-		pcap_dump(reinterpret_cast<u_char *>(dumper.get()), &h,
-			  reinterpret_cast<const u_char *>(bytes.data()));
-	}
-	void flush() { pcap_dump_flush(dumper.get()); }
-};
+using tapdump::PcapHandle;
+using tapdump::RotatingWriter;
 
 const char *link_name(int dlt)
 {
@@ -189,7 +220,8 @@ int read_file(const Args &a)
 	const int dlt = pcap_datalink(in.get());
 	if (!a.expression.empty()) {
 		bpf_program prog{};
-		if (pcap_compile(in.get(), &prog, a.expression.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0)
+		// A file has no netmask: 0, as tcpdump -r ("ip broadcast" works).
+		if (pcap_compile(in.get(), &prog, a.expression.c_str(), 1, 0) != 0)
 			die(std::string("filter \"") + a.expression + "\": " + pcap_geterr(in.get()));
 		const int rc = pcap_setfilter(in.get(), &prog);
 		pcap_freecode(&prog);
@@ -198,9 +230,10 @@ int read_file(const Args &a)
 	}
 	std::fprintf(stderr, "reading from file %s, link-type %s (%s), snapshot length %d\n",
 		     a.read_file.c_str(), link_name(dlt), link_description(dlt), pcap_snapshot(in.get()));
-	std::optional<Writer> writer;
+	std::optional<RotatingWriter> writer;
 	if (!a.write_file.empty())
-		writer.emplace(a.write_file, dlt, static_cast<std::uint32_t>(pcap_snapshot(in.get())));
+		writer.emplace(a.write_file, dlt, static_cast<std::uint32_t>(pcap_snapshot(in.get())),
+			       a.rotate);
 	install_signals();
 	std::uint64_t n = 0;
 	pcap_pkthdr *h;
@@ -211,9 +244,9 @@ int read_file(const Args &a)
 		const tap::Timestamp when{std::chrono::seconds(h->ts.tv_sec) +
 					  std::chrono::nanoseconds(h->ts.tv_usec)};
 		const std::span bytes(reinterpret_cast<const std::byte *>(data), h->caplen);
-		if (writer)
-			writer->write(when, bytes, h->len);
-		else
+		if (writer && !writer->write(when, bytes, h->len))
+			break; // -G -W: the last file is done
+		if (!writer)
 			tapdump::print_packet(stdout, a.print, dlt, when, bytes, h->len);
 		++n;
 	}
@@ -222,7 +255,7 @@ int read_file(const Args &a)
 	return 0;
 }
 
-int capture(const Args &a)
+tap::Options capture_options(const Args &a)
 {
 	tap::Options o;
 	o.snap_length = a.snap_length;
@@ -231,48 +264,77 @@ int capture(const Args &a)
 	o.immediate = a.immediate;
 	o.direction = a.direction;
 	o.filter = a.expression;
-	auto opened = tap::Device::open(a.interface, o);
-	if (!opened)
-		die(opened.error().message());
-	tap::Device device = std::move(*opened);
-	capture_device = &device;
-	install_signals();
+	return o;
+}
 
-	std::fprintf(stderr, "tapdump: listening on %s, link-type %s (%s), snapshot length %u bytes\n",
-		     a.interface.c_str(), link_name(device.datalink()),
-		     link_description(device.datalink()), a.snap_length);
-	std::optional<Writer> writer;
+// The file worker i of n writes: -w a.pcap gives a-0.pcap (a-0 without an
+// extension); a single worker keeps the name.
+std::string member_file(const std::string &path, std::size_t i, std::size_t n)
+{
+	if (n == 1)
+		return path;
+	const std::string tag = "-" + std::to_string(i);
+	const auto slash = path.rfind('/');
+	const auto base = slash == std::string::npos ? 0 : slash + 1;
+	const auto dot = path.rfind('.');
+	if (dot == std::string::npos || dot <= base)
+		return path + tag;
+	return path.substr(0, dot) + tag + path.substr(dot);
+}
+
+// What the workers share: the -c budget and a way to stop them all.
+struct Run {
+	const Args &args;
+	std::function<void()> stop_all;
+	std::atomic<std::uint64_t> taken{0}; // packets claimed against -c
+};
+
+// One capture loop (a worker, or the only one): read batches, write or
+// print each packet. `captured` is read by the live count.
+tap::Result<void> capture_loop(Run &run, tap::Device &device, std::size_t index,
+			       std::atomic<std::uint64_t> &captured, bool live_count)
+{
+	const Args &a = run.args;
+	std::optional<RotatingWriter> writer;
 	if (!a.write_file.empty())
-		writer.emplace(a.write_file, device.datalink(), a.snap_length);
-	const bool live_count = writer && a.write_file != "-" && isatty(STDERR_FILENO);
+		writer.emplace(member_file(a.write_file, index, a.workers), device.datalink(),
+			       a.snap_length, a.rotate);
 	if (!writer && isatty(STDOUT_FILENO))
 		setvbuf(stdout, nullptr, _IOLBF, 0);
-
-	std::uint64_t captured = 0;
-	int status = 0;
-	while (!stop_requested && (a.count == 0 || captured < a.count)) {
+	bool finished = false;
+	tap::Result<void> result;
+	while (!stop_requested && !finished) {
 		auto batch = device.read();
 		if (!batch) {
-			if (batch.error().code == std::errc::interrupted)
-				break;
-			std::fprintf(stderr, "tapdump: %s\n", batch.error().message().c_str());
-			status = 1;
+			if (batch.error().code != std::errc::interrupted)
+				result = std::unexpected(std::move(batch.error()));
 			break;
 		}
 		for (const tap::PacketView p : *batch) {
-			if (writer)
-				writer->write(p.timestamp(), p.bytes(), p.wire_length());
-			else
+			// Claim a slot first: the workers together write exactly -c.
+			const std::uint64_t slot = a.count ? run.taken.fetch_add(1) : 0;
+			if (a.count && slot >= a.count) {
+				finished = true;
+				break;
+			}
+			if (writer) {
+				if (!writer->write(p.timestamp(), p.bytes(), p.wire_length())) {
+					finished = true; // -G -W: the last file is done
+					break;
+				}
+			} else {
 				tapdump::print_packet(stdout, a.print, device.datalink(), p.timestamp(),
 						      p.bytes(), p.wire_length());
-			if (++captured == a.count)
+			}
+			captured.fetch_add(1, std::memory_order_relaxed);
+			if (a.count && slot + 1 == a.count) {
+				finished = true; // the last one: stop without waiting for more
 				break;
+			}
 		}
 		if (batch->error()) {
 			// A corrupt record ends the batch; the records before it are out.
-			std::fprintf(stderr, "tapdump: %s: %s\n", device.name().c_str(),
-				     batch->error().message().c_str());
-			status = 1;
+			result = std::unexpected(tap::Error{batch->error(), device.name()});
 			break;
 		}
 		if (writer)
@@ -280,25 +342,121 @@ int capture(const Args &a)
 		else
 			std::fflush(stdout);
 		if (live_count)
-			std::fprintf(stderr, "\rGot %llu", static_cast<unsigned long long>(captured));
+			std::fprintf(stderr, "\rGot %llu", static_cast<unsigned long long>(captured.load()));
 	}
+	if (finished)
+		run.stop_all();
+	if (writer)
+		writer->close();
+	return result;
+}
+
+void print_count(const char *what, std::uint64_t n)
+{
+	std::fprintf(stderr, "%llu packet%s %s\n", static_cast<unsigned long long>(n), n == 1 ? "" : "s",
+		     what);
+}
+
+void print_summary(std::uint64_t captured, const tap::Result<tap::Stats> &stats)
+{
+	print_count("captured", captured);
+	if (!stats) {
+		std::fprintf(stderr, "tapdump: %s\n", stats.error().message().c_str());
+		return;
+	}
+	print_count("received by filter", stats->received);
+	print_count("dropped by kernel", stats->dropped);
+}
+
+void print_listening(const Args &a, int dlt, const char *how)
+{
+	std::fprintf(stderr, "tapdump: listening on %s%s, link-type %s (%s), snapshot length %u bytes\n",
+		     a.interface.c_str(), how, link_name(dlt), link_description(dlt), a.snap_length);
+}
+
+int capture_one(const Args &a)
+{
+	auto opened = tap::Device::open(a.interface, capture_options(a));
+	if (!opened)
+		die(opened.error().message());
+	tap::Device device = std::move(*opened);
+	capture_device = &device;
+	install_signals();
+	print_listening(a, device.datalink(), "");
+	const bool live_count = !a.write_file.empty() && a.write_file != "-" && isatty(STDERR_FILENO);
+	Run run{a, [&device] { device.interrupt(); }};
+	std::atomic<std::uint64_t> captured{0};
+	auto result = capture_loop(run, device, 0, captured, live_count);
 	capture_device = nullptr;
-	writer.reset();
 	if (live_count)
 		std::fputc('\n', stderr);
+	if (!result)
+		std::fprintf(stderr, "tapdump: %s\n", result.error().message().c_str());
+	print_summary(captured, device.stats());
+	return result ? 0 : 1;
+}
 
-	const auto stats = device.stats();
-	std::fprintf(stderr, "%llu packet%s captured\n", static_cast<unsigned long long>(captured),
-		     captured == 1 ? "" : "s");
-	if (stats) {
-		std::fprintf(stderr, "%llu packet%s received by filter\n",
-			     static_cast<unsigned long long>(stats->received), stats->received == 1 ? "" : "s");
-		std::fprintf(stderr, "%llu packet%s dropped by kernel\n",
-			     static_cast<unsigned long long>(stats->dropped), stats->dropped == 1 ? "" : "s");
-	} else {
-		std::fprintf(stderr, "tapdump: %s\n", stats.error().message().c_str());
+// --workers N: a capture group, one thread per member (CaptureGroup::run);
+// this thread keeps the live count.
+int capture_workers(const Args &a)
+{
+	tap::GroupOptions g;
+	g.members = a.workers;
+	g.spread = a.spread;
+	g.rollover = a.rollover;
+	auto opened = tap::CaptureGroup::open(a.interface, g, capture_options(a));
+	if (!opened)
+		die(opened.error().message());
+	tap::CaptureGroup group = std::move(*opened);
+	capture_group = &group;
+	install_signals();
+	print_listening(a, group[0].datalink(), (" with " + std::to_string(a.workers) + " workers").c_str());
+	const bool live_count = isatty(STDERR_FILENO);
+	Run run{a, [&group] { group.interrupt(); }};
+	std::vector<std::atomic<std::uint64_t>> captured(a.workers);
+	std::atomic<bool> done{false};
+	tap::Result<void> result;
+	std::thread runner([&] {
+		result = group.run([&](std::size_t i, tap::Device &member) {
+			return capture_loop(run, member, i, captured[i], false);
+		});
+		done = true;
+	});
+	auto total = [&] {
+		std::uint64_t n = 0;
+		for (auto &c : captured)
+			n += c.load(std::memory_order_relaxed);
+		return n;
+	};
+	while (!done) {
+		std::this_thread::sleep_for(std::chrono::milliseconds(200));
+		if (!live_count)
+			continue;
+		std::string line = "\rGot " + std::to_string(total()) + " (";
+		for (std::size_t i = 0; i < captured.size(); ++i)
+			line += (i ? " " : "") + std::to_string(i) + ": " + std::to_string(captured[i].load());
+		std::fprintf(stderr, "%s)", line.c_str());
 	}
-	return status;
+	runner.join();
+	capture_group = nullptr;
+	if (live_count)
+		std::fputc('\n', stderr);
+	if (!result)
+		std::fprintf(stderr, "tapdump: %s\n", result.error().message().c_str());
+	if (auto each = group.member_stats()) {
+		for (std::size_t i = 0; i < each->size(); ++i)
+			std::fprintf(stderr, "worker %zu: %llu captured, %llu received by filter, %llu dropped by kernel\n",
+				     i, static_cast<unsigned long long>(captured[i].load()),
+				     static_cast<unsigned long long>((*each)[i].received),
+				     static_cast<unsigned long long>((*each)[i].dropped));
+	}
+	print_summary(total(), group.stats());
+	return result ? 0 : 1;
+}
+
+int capture(const Args &a)
+{
+	return a.workers > 1 ? capture_workers(a) : capture_one(a);
 }
 
 } // namespace

@@ -3,50 +3,18 @@
 // malformed frame prints what could be read, then "[|proto]" as tcpdump does.
 #include "print.hpp"
 
-#include <arpa/inet.h>
 #include <net/bpf.h>
-#include <sys/socket.h>
 
 #include <ctime>
 #include <optional>
 #include <string>
 
+#include "dissect.hpp"
+
 namespace tapdump {
-namespace {
+namespace detail {
 
-class Cursor {
-public:
-	explicit Cursor(std::span<const std::byte> b) : b_(b) {}
-	std::size_t left() const { return b_.size(); }
-	bool has(std::size_t n) const { return b_.size() >= n; }
-	std::uint8_t u8(std::size_t at) const { return static_cast<std::uint8_t>(b_[at]); }
-	std::uint16_t u16(std::size_t at) const { return static_cast<std::uint16_t>(u8(at) << 8 | u8(at + 1)); }
-	std::uint32_t u32(std::size_t at) const
-	{
-		return static_cast<std::uint32_t>(u16(at)) << 16 | u16(at + 2);
-	}
-	const std::byte *at(std::size_t n) const { return b_.data() + n; }
-	Cursor skip(std::size_t n) const { return Cursor(b_.subspan(std::min(n, b_.size()))); }
-
-private:
-	std::span<const std::byte> b_;
-};
-
-std::string mac(const Cursor &c, std::size_t at)
-{
-	char s[18];
-	std::snprintf(s, sizeof s, "%02x:%02x:%02x:%02x:%02x:%02x", c.u8(at), c.u8(at + 1), c.u8(at + 2),
-		      c.u8(at + 3), c.u8(at + 4), c.u8(at + 5));
-	return s;
-}
-
-std::string addr(int family, const std::byte *p)
-{
-	char s[INET6_ADDRSTRLEN];
-	return inet_ntop(family, p, s, sizeof s) ? s : "?";
-}
-
-std::string tcp_flags(std::uint8_t f)
+static std::string tcp_flags(std::uint8_t f)
 {
 	std::string s;
 	if (f & 0x02) s += 'S';
@@ -60,44 +28,76 @@ std::string tcp_flags(std::uint8_t f)
 	return s.empty() ? "none" : s;
 }
 
-// Transport layer after an IP header: "src.port > dst.port: ..." parts.
+// "host.port", or only the port when the addresses were printed already.
+static std::string endpoint(const std::string &host, unsigned port)
+{
+	return host.empty() ? std::to_string(port) : host + "." + std::to_string(port);
+}
+
+void print_ports(std::FILE *out, unsigned proto, Cursor l4, const std::string &src,
+		 const std::string &dst, std::size_t l4_len)
+{
+	const char *name = proto == 6 ? "tcp" : "udp";
+	if (!l4.has(proto == 6 ? 20 : 8)) {
+		if (src.empty())
+			std::fprintf(out, " [|%s]", name);
+		else
+			std::fprintf(out, "%s > %s: [|%s]", src.c_str(), dst.c_str(), name);
+		return;
+	}
+	if (proto == 6) { // TCP
+		// tcpdump's form, with absolute sequence numbers and no options.
+		const std::size_t off = (l4.u8(12) >> 4) * 4u;
+		const std::size_t data = l4_len > off ? l4_len - off : 0;
+		const std::uint8_t flags = l4.u8(13);
+		std::fprintf(out, "%s > %s: Flags [%s], seq %u", endpoint(src, l4.u16(0)).c_str(),
+			     endpoint(dst, l4.u16(2)).c_str(), tcp_flags(flags).c_str(), l4.u32(4));
+		if (data > 0)
+			std::fprintf(out, ":%u", static_cast<std::uint32_t>(l4.u32(4) + data));
+		if (flags & 0x10)
+			std::fprintf(out, ", ack %u", l4.u32(8));
+		std::fprintf(out, ", win %u, length %zu", l4.u16(14), data);
+		return;
+	}
+	// UDP
+	std::fprintf(out, "%s > %s: UDP, length %u", endpoint(src, l4.u16(0)).c_str(),
+		     endpoint(dst, l4.u16(2)).c_str(), l4.u16(4) >= 8 ? l4.u16(4) - 8u : 0u);
+}
+
+} // namespace detail
+
+namespace {
+
+using detail::addr;
+using detail::Cursor;
+
+std::string mac(const Cursor &c, std::size_t at)
+{
+	char s[18];
+	std::snprintf(s, sizeof s, "%02x:%02x:%02x:%02x:%02x:%02x", c.u8(at), c.u8(at + 1), c.u8(at + 2),
+		      c.u8(at + 3), c.u8(at + 4), c.u8(at + 5));
+	return s;
+}
+
+// Transport layer after an IPv4 header: "src[.port] > dst[.port]: ...".
 void print_transport(std::FILE *out, unsigned proto, Cursor l4, const std::string &src,
-		     const std::string &dst, std::size_t l4_len, bool v6)
+		     const std::string &dst, std::size_t l4_len)
 {
 	switch (proto) {
-	case 6: // TCP
-		if (!l4.has(20)) {
-			std::fprintf(out, "%s > %s: [|tcp]", src.c_str(), dst.c_str());
-			return;
-		}
-		{
-			const std::size_t off = (l4.u8(12) >> 4) * 4u;
-			std::fprintf(out, "%s.%u > %s.%u: Flags [%s], seq %u, ack %u, win %u, length %zu",
-				     src.c_str(), l4.u16(0), dst.c_str(), l4.u16(2), tcp_flags(l4.u8(13)).c_str(),
-				     l4.u32(4), l4.u32(8), l4.u16(14), l4_len > off ? l4_len - off : 0);
-		}
+	case 6:
+	case 17:
+		detail::print_ports(out, proto, l4, src, dst, l4_len);
 		return;
-	case 17: // UDP
-		if (!l4.has(8)) {
-			std::fprintf(out, "%s > %s: [|udp]", src.c_str(), dst.c_str());
-			return;
-		}
-		std::fprintf(out, "%s.%u > %s.%u: UDP, length %u", src.c_str(), l4.u16(0), dst.c_str(),
-			     l4.u16(2), l4.u16(4) >= 8 ? l4.u16(4) - 8u : 0u);
-		return;
-	case 1:  // ICMP
-	case 58: // ICMPv6
+	case 1: // ICMP
 		if (!l4.has(4)) {
 			std::fprintf(out, "%s > %s: [|icmp]", src.c_str(), dst.c_str());
 			return;
 		}
 		{
 			const unsigned type = l4.u8(0);
-			const bool echo_req = v6 ? type == 128 : type == 8;
-			const bool echo_rep = v6 ? type == 129 : type == 0;
-			std::fprintf(out, "%s > %s: %s", src.c_str(), dst.c_str(), v6 ? "ICMP6" : "ICMP");
-			if ((echo_req || echo_rep) && l4.has(8))
-				std::fprintf(out, " echo %s, id %u, seq %u", echo_req ? "request" : "reply",
+			std::fprintf(out, "%s > %s: ICMP", src.c_str(), dst.c_str());
+			if ((type == 8 || type == 0) && l4.has(8))
+				std::fprintf(out, " echo %s, id %u, seq %u", type == 8 ? "request" : "reply",
 					     l4.u16(4), l4.u16(6));
 			else
 				std::fprintf(out, " type %u, code %u", type, l4.u8(1));
@@ -129,18 +129,7 @@ void print_ipv4(std::FILE *out, Cursor ip)
 		std::fprintf(out, "%s > %s: ip-proto-%u fragment, length %zu", src.c_str(), dst.c_str(),
 			     ip.u8(9), l4_len);
 	else
-		print_transport(out, ip.u8(9), ip.skip(ihl), src, dst, l4_len, false);
-}
-
-void print_ipv6(std::FILE *out, Cursor ip)
-{
-	if (!ip.has(40)) {
-		std::fputs("IP6 [|ip6]", out);
-		return;
-	}
-	std::fputs("IP6 ", out);
-	print_transport(out, ip.u8(6), ip.skip(40), addr(AF_INET6, ip.at(8)), addr(AF_INET6, ip.at(24)),
-			ip.u16(4), true);
+		print_transport(out, ip.u8(9), ip.skip(ihl), src, dst, l4_len);
 }
 
 void print_arp(std::FILE *out, Cursor arp, std::size_t wire)
@@ -165,7 +154,7 @@ void print_ethertype(std::FILE *out, unsigned type, Cursor payload, std::size_t 
 {
 	switch (type) {
 	case 0x0800: print_ipv4(out, payload); break;
-	case 0x86dd: print_ipv6(out, payload); break;
+	case 0x86dd: detail::print_ipv6(out, payload); break;
 	case 0x0806: print_arp(out, payload, wire); break;
 	default: std::fprintf(out, "ethertype 0x%04x, length %zu", type, wire);
 	}
@@ -220,7 +209,7 @@ void print_packet(std::FILE *out, const PrintOptions &opts, int datalink, tap::T
 	case DLT_IPV4:
 	case DLT_IPV6:
 		if (c.has(1) && (c.u8(0) >> 4) == 6)
-			print_ipv6(out, c);
+			detail::print_ipv6(out, c);
 		else
 			print_ipv4(out, c);
 		break;

@@ -143,7 +143,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	bpf_program program{};
-	if (pcap_compile(pcap, &program, opt.expression, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+	// A file has no netmask: 0, as tcpdump -r ("ip broadcast" works).
+	if (pcap_compile(pcap, &program, opt.expression, 1, 0) != 0) {
 		std::fprintf(stderr, "tapfilter: %s\n", pcap_geterr(pcap));
 		pcap_close(pcap);
 		return 1;

@@ -24,8 +24,9 @@ using tools::number;
 constexpr const char *usage_text =
 	"Usage: tapinject -i IFACE [--count N] [--loop N] [--pps RATE] FILE\n"
 	"\n"
-	"Send the frames of a pcap file out of IFACE through /dev/bpf (bpfdev), one\n"
-	"write() per frame, exactly as stored (link-layer source address included).\n"
+	"Send the frames of a pcap file out of IFACE through /dev/bpf (bpfdev), or\n"
+	"DPDK for dpdk: device strings, exactly as stored (link-layer source address\n"
+	"included); batched writes unless paced.\n"
 	"\n"
 	"  -i, --interface IFACE  interface to send on (or a libtap device string)\n"
 	"  -c, --count N          stop after N frames in all (default: every frame)\n"

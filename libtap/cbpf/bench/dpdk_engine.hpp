@@ -23,7 +23,7 @@ public:
 	static std::unique_ptr<DpdkJit> create(const bpf_program &program, std::string &why);
 
 	// The JIT is known to crash on this program (jset with an 8-bit
-	// immediate, dpdk-cpp.md §1.11 bug 2): run() must not be called.
+	// immediate, docs/REFERENCE.md §4 bug 2): run() must not be called.
 	bool jit_crashes() const noexcept { return jit_crashes_; }
 	~DpdkJit();
 

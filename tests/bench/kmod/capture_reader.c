@@ -3,8 +3,9 @@
  * (scripts/bench-capture). Reads whole buffers until SIGINT, counting
  * records, then prints one line: records, bs_recv, bs_drop, reads, CPU ms.
  *
- * usage: capture_reader IFACE BUFSIZE [reject]
+ * usage: capture_reader IFACE BUFSIZE [reject] [fanout=GROUP]
  *   reject: install a filter that matches nothing (the cost of rejection)
+ *   fanout=GROUP: join fan-out group GROUP (flow hash) on IFACE
  */
 #include <net/bpf.h>
 
@@ -36,13 +37,23 @@ int main(int argc, char **argv)
 	struct rusage ru;
 	struct ifreq ifr;
 	unsigned long long records = 0, reads = 0;
+	struct bpf_fanout fo = { 0, BPF_FANOUT_NONE };
+	int do_reject = 0, i;
 	unsigned int blen;
 	unsigned char *buf;
 	int fd;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: capture_reader IFACE BUFSIZE [reject]\n");
+		fprintf(stderr, "usage: capture_reader IFACE BUFSIZE [reject] [fanout=GROUP]\n");
 		return 2;
+	}
+	for (i = 3; i < argc; i++) {
+		if (!strcmp(argv[i], "reject")) {
+			do_reject = 1;
+		} else if (!strncmp(argv[i], "fanout=", 7)) {
+			fo.bf_group = (unsigned int)strtoul(argv[i] + 7, NULL, 0);
+			fo.bf_mode = BPF_FANOUT_HASH;
+		}
 	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -54,7 +65,8 @@ int main(int argc, char **argv)
 	strncpy(ifr.ifr_name, argv[1], IFNAMSIZ - 1);
 	if (fd < 0 || ioctl(fd, BIOCSBLEN, &blen) || ioctl(fd, BIOCSETIF, &ifr) ||
 	    ioctl(fd, BIOCSRTIMEOUT, &tv) ||
-	    (argc > 3 && !strcmp(argv[3], "reject") && ioctl(fd, BIOCSETF, &prog))) {
+	    (do_reject && ioctl(fd, BIOCSETF, &prog)) ||
+	    (fo.bf_mode != BPF_FANOUT_NONE && ioctl(fd, BIOCSFANOUT, &fo))) {
 		perror("capture_reader setup");
 		return 1;
 	}

@@ -12,12 +12,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-int setf(int fd, std::vector<bpf_insn> insns, unsigned long cmd = BIOCSETF)
-{
-	bpf_program prog{static_cast<unsigned>(insns.size()), insns.data()};
-	return ioctl(fd, cmd, &prog) == 0 ? 0 : errno;
-}
-
 // Accept frames whose EtherType is `type`, returning `snap` bytes.
 std::vector<bpf_insn> ethertype_is(uint16_t type, uint32_t snap = 0xffffffff)
 {

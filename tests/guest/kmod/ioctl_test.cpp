@@ -36,7 +36,8 @@ TEST(Ioctl, BadPointersGiveEfaultForEveryPointerArgument)
 				  BIOCGSTATS, BIOCGSTATS64, BIOCIMMEDIATE, BIOCVERSION, BIOCGRSIG, BIOCSRSIG,
 				  BIOCGHDRCMPLT, BIOCSHDRCMPLT, BIOCGDIRECTION, BIOCSDIRECTION,
 				  BIOCSDLT, BIOCGDLTLIST, BIOCSETF, BIOCSETFNR, BIOCSETWF,
-				  BIOCGTSTAMP, BIOCSTSTAMP, static_cast<unsigned long>(FIONREAD),
+				  BIOCGTSTAMP, BIOCSTSTAMP, BIOCSFANOUT, BIOCGFANOUT,
+				  static_cast<unsigned long>(FIONREAD),
 				  BIOCFEEDBACK, BIOCGFEEDBACK, BIOCSETVLANPCP, BIOCGBATCHWRITE,
 				  BIOCSBATCHWRITE, BIOCSWTIMEOUT})
 		EXPECT_EQ(err_of(attached.get(), cmd, bad.p), EFAULT) << std::hex << cmd;
@@ -147,6 +148,9 @@ TEST(Ioctl, LockedDescriptorRefusesAllButTheAllowList)
 	EXPECT_EQ(err_of(fd.get(), BIOCSETIF, &ifr), EPERM);
 	EXPECT_EQ(ioctl(fd.get(), BIOCPROMISC), -1);
 	EXPECT_EQ(errno, EPERM);
+	bpf_fanout fo{1, BPF_FANOUT_HASH};
+	EXPECT_EQ(err_of(fd.get(), BIOCSFANOUT, &fo), EPERM) << "joining or leaving changes what is seen";
+	EXPECT_EQ(err_of(fd.get(), BIOCGFANOUT, &fo), 0);
 	bpf_stat st;
 	EXPECT_EQ(err_of(fd.get(), BIOCGSTATS, &st), 0);
 	bpf_stat64 st64;

@@ -38,9 +38,9 @@ namespace {
 
 // What the module may answer (README "Ioctls", read/write semantics).
 const std::set<int> kModuleErrnos = {EAGAIN, ENXIO,  ENOBUFS, EINVAL, EINTR,    EBUSY,
-				     EFAULT, ENETDOWN, EPERM, EMSGSIZE, ENOMEM, EOPNOTSUPP};
+				     EFAULT, ENETDOWN, EPERM, EMSGSIZE, ENOMEM, EOPNOTSUPP, ENOSPC};
 
-enum class Arg { none, uint, timeval, ifreq, program, dltlist, out };
+enum class Arg { none, uint, timeval, ifreq, program, dltlist, fanout, out };
 
 struct Op {
 	unsigned long cmd;
@@ -79,6 +79,8 @@ const Op kOps[] = {
 	OP(BIOCSETBUFMODE, uint),
 	OP(BIOCGTSTAMP, out),
 	OP(BIOCSTSTAMP, uint),
+	OP(BIOCSFANOUT, fanout),
+	OP(BIOCGFANOUT, out),
 	OP(FIONREAD, out),
 	OP(BIOCFEEDBACK, uint),
 	OP(BIOCGFEEDBACK, out),
@@ -242,6 +244,7 @@ private:
 		bpf_program prog{};
 		unsigned dlts[4];
 		bpf_dltlist list{pick(5), pick(6) ? dlts : nullptr};
+		bpf_fanout fo{};
 		void *arg = nullptr;
 		switch (op.arg) {
 		case Arg::none: break;
@@ -265,6 +268,15 @@ private:
 		}
 		case Arg::program: random_program(prog); arg = &prog; break;
 		case Arg::dltlist: arg = &list; break;
+		case Arg::fanout: { // a few groups, so joins meet; modes valid, invalid, mismatched
+			const unsigned modes[] = {BPF_FANOUT_NONE, BPF_FANOUT_HASH, BPF_FANOUT_CPU,
+						  BPF_FANOUT_RR, BPF_FANOUT_HASH | BPF_FANOUT_ROLLOVER,
+						  BPF_FANOUT_RR | BPF_FANOUT_ROLLOVER, BPF_FANOUT_ROLLOVER, 4};
+			fo.bf_group = pick(3);
+			fo.bf_mode = pick(10) ? modes[pick(std::size(modes))] : any_uint();
+			arg = &fo;
+			break;
+		}
 		case Arg::out: arg = buf_.data(); break;
 		}
 		if (op.arg != Arg::none && pick(12) == 0)

@@ -154,6 +154,19 @@ unsigned blen(int fd)
 	return n;
 }
 
+int setf(int fd, std::vector<bpf_insn> insns, unsigned long cmd)
+{
+	bpf_program prog{static_cast<unsigned>(insns.size()), insns.data()};
+	return ::ioctl(fd, cmd, &prog) == 0 ? 0 : errno;
+}
+
+int setif(int fd, const std::string &ifname)
+{
+	ifreq ifr{};
+	std::strncpy(ifr.ifr_name, ifname.c_str(), IFNAMSIZ - 1);
+	return ::ioctl(fd, BIOCSETIF, &ifr) == 0 ? 0 : errno;
+}
+
 std::vector<Record> parse(std::span<const uint8_t> buf, bool xhdr)
 {
 	std::vector<Record> out;

@@ -84,6 +84,10 @@ std::vector<Record> parse(std::span<const uint8_t> buf, bool xhdr = false);
 std::vector<Record> read_all(int fd, std::chrono::milliseconds quiet = std::chrono::milliseconds(300),
 			     bool xhdr = false);
 unsigned blen(int fd);
+// Installs a filter program (BIOCSETF by default); returns 0 or the errno.
+int setf(int fd, std::vector<bpf_insn> insns, unsigned long cmd = BIOCSETF);
+// BIOCSETIF; returns 0 or the errno.
+int setif(int fd, const std::string &ifname);
 
 // An Ethernet frame: dst 02:..:02, src 02:..:01, the given EtherType, total
 // length `len` (>= 60), payload stamped with `seq`.

@@ -4,15 +4,12 @@
 // nobody owns, so nothing answers) and sends frames from AF_PACKET sockets.
 #include <gtest/gtest.h>
 
-#include <arpa/inet.h>
-#include <linux/if_packet.h>
-#include <net/ethernet.h>
-#include <net/if.h>
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -23,31 +20,16 @@
 #include <net/bpf.h>
 #include <tap/tap.hpp>
 
+#include "guest_net.hpp"
+
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 using Bytes = std::vector<std::byte>;
 
 namespace {
 
-void sh(const std::string &cmd)
-{
-	if (std::system(cmd.c_str()) != 0)
-		throw std::runtime_error("failed: " + cmd);
-}
-
-// A veth pair, both ends up, IPv6 off (no stray ND/MLD traffic).
-struct Veth {
-	std::string a, b;
-	Veth(std::string a_, std::string b_) : a(std::move(a_)), b(std::move(b_))
-	{
-		sh("ip link add " + a + " type veth peer name " + b);
-		for (const auto &n : {a, b}) {
-			sh("sysctl -qw net.ipv6.conf." + n + ".disable_ipv6=1");
-			sh("ip link set " + n + " up");
-		}
-	}
-	~Veth() { std::system(("ip link del " + a + " 2>/dev/null").c_str()); }
-};
+using guest::PacketSocket;
+using guest::Veth;
 
 // Frames to 02:00:00:00:00:99 from 02:00:00:00:00:aa, EtherType 0x88b5,
 // first payload byte = index.
@@ -60,31 +42,6 @@ Bytes frame(unsigned index, std::size_t size = 60)
 	f[14] = static_cast<std::byte>(index);
 	return f;
 }
-
-class PacketSocket {
-public:
-	explicit PacketSocket(const std::string &ifname)
-		: fd_(::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL)))
-	{
-		if (fd_ < 0)
-			throw std::runtime_error("AF_PACKET socket");
-		sockaddr_ll sll{};
-		sll.sll_family = AF_PACKET;
-		sll.sll_protocol = htons(ETH_P_ALL);
-		sll.sll_ifindex = static_cast<int>(if_nametoindex(ifname.c_str()));
-		if (::bind(fd_, reinterpret_cast<sockaddr *>(&sll), sizeof sll) != 0)
-			throw std::runtime_error("bind " + ifname);
-	}
-	~PacketSocket() { ::close(fd_); }
-	void send(const Bytes &f) const
-	{
-		if (::send(fd_, f.data(), f.size(), 0) != static_cast<ssize_t>(f.size()))
-			throw std::runtime_error("send");
-	}
-
-private:
-	int fd_;
-};
 
 tap::Device open(const std::string &ifname, tap::Options o = {})
 {
@@ -370,4 +327,106 @@ TEST(LibtapDevice, BufferSizeIsWhatTheModuleGranted)
 	o.buffer_size = 100;
 	tap::Device small = open(v.b, o);
 	EXPECT_EQ(small.buffer_size(), 100u);
+}
+
+// CaptureGroup: N members of one capture through a kernel fan-out group.
+namespace {
+
+Bytes numbered(unsigned n)
+{
+	Bytes f = frame(0);
+	f[15] = static_cast<std::byte>(n >> 8);
+	f[16] = static_cast<std::byte>(n);
+	return f;
+}
+
+unsigned number_of(std::span<const std::byte> f)
+{
+	return std::to_integer<unsigned>(f[15]) << 8 | std::to_integer<unsigned>(f[16]);
+}
+
+} // namespace
+
+TEST(LibtapGroup, MembersShareEveryFrameOnceEachOnItsOwnThread)
+{
+	Veth v("lg0", "lg1");
+	tap::Options o;
+	o.immediate = true;
+	tap::GroupOptions g;
+	g.members = 3;
+	g.spread = tap::Spread::round_robin;
+	auto group = tap::CaptureGroup::open("bpf:lg0", g, o);
+	ASSERT_TRUE(group) << group.error().message();
+	ASSERT_EQ(group->size(), 3u);
+	EXPECT_EQ(group->members()[1].name(), "bpf:lg0 member 1");
+	constexpr unsigned total = 300;
+	PacketSocket s(v.b);
+	for (unsigned i = 0; i < total; ++i)
+		s.send(numbered(i));
+	std::atomic<unsigned> seen{0};
+	std::vector<std::vector<unsigned>> got(group->size());
+	std::vector<std::thread::id> threads(group->size());
+	auto r = group->run([&](std::size_t i, tap::Device &member) -> tap::Result<void> {
+		threads[i] = std::this_thread::get_id();
+		const auto end = Clock::now() + 10s;
+		while (seen < total && Clock::now() < end) {
+			auto b = member.read(100ms);
+			if (!b)
+				return std::unexpected(b.error());
+			for (auto p : *b) {
+				got[i].push_back(number_of(p.bytes()));
+				++seen;
+			}
+		}
+		return {};
+	});
+	ASSERT_TRUE(r) << r.error().message();
+	std::vector<unsigned> all;
+	for (std::size_t i = 0; i < got.size(); ++i) {
+		EXPECT_EQ(got[i].size(), total / 3) << "round robin: member " << i;
+		EXPECT_NE(threads[i], std::this_thread::get_id()) << "run() gives each member a thread";
+		all.insert(all.end(), got[i].begin(), got[i].end());
+	}
+	std::sort(all.begin(), all.end());
+	ASSERT_EQ(all.size(), total);
+	for (unsigned i = 0; i < total; ++i)
+		ASSERT_EQ(all[i], i) << "each frame exactly once";
+	auto each = group->member_stats();
+	auto sum = group->stats();
+	ASSERT_TRUE(each && sum);
+	EXPECT_EQ(sum->received, total);
+	EXPECT_EQ((*each)[0].received + (*each)[1].received + (*each)[2].received, sum->received);
+}
+
+TEST(LibtapGroup, RunInterruptsTheOthersWhenOneMemberFails)
+{
+	Veth v("lg0", "lg1");
+	auto group = tap::CaptureGroup::open("lg0", tap::GroupOptions{});
+	ASSERT_TRUE(group) << group.error().message();
+	auto r = group->run([](std::size_t i, tap::Device &member) -> tap::Result<void> {
+		if (i == 1)
+			return tap::fail_errno(EIO, member.name() + ": given up");
+		auto b = member.read(); // no timeout: only the interrupt ends it
+		if (!b && b.error().code == std::errc::interrupted)
+			return {};
+		return b ? tap::Result<void>{} : std::unexpected(b.error());
+	});
+	ASSERT_FALSE(r);
+	EXPECT_EQ(r.error().message(), "lg0 member 1: given up: " + std::generic_category().message(EIO));
+}
+
+TEST(LibtapGroup, TwoGroupsOnOneInterfaceEachSeeEverything)
+{
+	Veth v("lg0", "lg1");
+	tap::Options o;
+	o.immediate = true;
+	auto a = tap::CaptureGroup::open("lg0", tap::GroupOptions{}, o);
+	auto b = tap::CaptureGroup::open("lg0", tap::GroupOptions{}, o);
+	ASSERT_TRUE(a && b);
+	PacketSocket s(v.b);
+	for (unsigned i = 0; i < 50; ++i)
+		s.send(numbered(i));
+	std::this_thread::sleep_for(300ms);
+	EXPECT_EQ(a->stats()->received, 50u) << "default group ids differ";
+	EXPECT_EQ(b->stats()->received, 50u);
 }

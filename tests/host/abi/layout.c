@@ -23,12 +23,13 @@ STATIC_ASSERT(BPF_ALIGNMENT == sizeof(long), "alignment is sizeof(long)");
 STATIC_ASSERT(BPF_WORDALIGN(14 + 26) - 14 == 26, "Ethernet bh_hdrlen is 26");
 STATIC_ASSERT(BPF_WORDALIGN(1) == 8 && BPF_WORDALIGN(8) == 8, "word align");
 STATIC_ASSERT(sizeof(struct bpf_stat) == 8, "bpf_stat is two u_ints");
+STATIC_ASSERT(sizeof(struct bpf_fanout) == 8, "bpf_fanout is two u_ints");
 STATIC_ASSERT(sizeof(struct bpf_dltlist) == 16, "bpf_dltlist is 16 bytes");
 STATIC_ASSERT(sizeof(struct bpf_version) == 4, "bpf_version is 4 bytes");
 STATIC_ASSERT(BPF_MAJOR_VERSION == 1 && BPF_MINOR_VERSION == 1, "version 1.1");
 STATIC_ASSERT(BPF_D_IN == 0 && BPF_D_INOUT == 1 && BPF_D_OUT == 2, "FreeBSD directions");
 
-/* Linux-encoded FreeBSD numbers (reference/libpcap.md section 1.4). */
+/* Linux-encoded FreeBSD numbers (docs/REFERENCE.md section 3). */
 STATIC_ASSERT(BIOCGBLEN == 0x80044266u, "BIOCGBLEN");
 STATIC_ASSERT(BIOCSBLEN == 0xc0044266u, "BIOCSBLEN");
 STATIC_ASSERT(BIOCSETF == 0x40104267u, "BIOCSETF");
@@ -64,6 +65,7 @@ STATIC_ASSERT(BIOCSBATCHWRITE == 0x4004428fu, "BIOCSBATCHWRITE");
 STATIC_ASSERT(BIOCSWTIMEOUT == 0x401042cbu, "BIOCSWTIMEOUT");
 STATIC_ASSERT(BIOCGWTIMEOUT == 0x801042cbu, "BIOCGWTIMEOUT");
 STATIC_ASSERT(BIOCDWTIMEOUT == 0x000042cbu, "BIOCDWTIMEOUT");
+STATIC_ASSERT(BIOCSFANOUT == 0x400842d2u && BIOCGFANOUT == 0x800842d3u, "fan-out, clear of the BSDs");
 STATIC_ASSERT(BIOCGSEESENT == BIOCGDIRECTION && BIOCSSEESENT == BIOCSDIRECTION, "SEESENT aliases");
 
 /* BSD-style use: the macros build a program the way BSD code writes one. */

@@ -26,14 +26,14 @@ struct FakeDevice {
 	Device device;
 	detail::UniqueFd kernel_side; // what the "kernel" writes and reads
 
-	static FakeDevice make(std::chrono::nanoseconds slice = 0ns)
+	static FakeDevice make()
 	{
 		int sv[2];
 		if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
 			throw std::runtime_error("socketpair");
 		detail::DeviceInfo info{"fake:0", DLT_EN10MB, 262144, 64 * 1024,
 					TimestampUnit::nanoseconds};
-		auto backend = detail::BpfBackend::adopt(detail::UniqueFd(sv[0]), info, slice);
+		auto backend = detail::BpfBackend::adopt(detail::UniqueFd(sv[0]), info);
 		if (!backend)
 			throw std::runtime_error(backend.error().message());
 		return {Device(std::move(*backend)), detail::UniqueFd(sv[1])};
@@ -85,16 +85,6 @@ TEST(DeviceIo, ReadTimesOutWithAnEmptyBatch)
 	EXPECT_TRUE(batch->empty());
 	EXPECT_GE(took, 50ms);
 	EXPECT_LT(took, 1s);
-}
-
-TEST(DeviceIo, ReadWithPollSliceStillHonoursTheTimeout)
-{
-	auto fake = FakeDevice::make(5ms);
-	const auto t0 = Clock::now();
-	auto batch = fake.device.read(40ms);
-	ASSERT_TRUE(batch);
-	EXPECT_TRUE(batch->empty());
-	EXPECT_GE(Clock::now() - t0, 40ms);
 }
 
 TEST(DeviceIo, InterruptWakesABlockedReadEveryTime)
@@ -259,7 +249,7 @@ FakeDevice make_batch_device()
 	if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
 		throw std::runtime_error("socketpair");
 	detail::DeviceInfo info{"fake:0", DLT_EN10MB, 262144, 64 * 1024, TimestampUnit::nanoseconds};
-	auto backend = detail::BpfBackend::adopt(detail::UniqueFd(sv[0]), info, 0ns,
+	auto backend = detail::BpfBackend::adopt(detail::UniqueFd(sv[0]), info,
 						 detail::WriteMode::batch);
 	if (!backend)
 		throw std::runtime_error(backend.error().message());

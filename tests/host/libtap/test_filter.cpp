@@ -132,3 +132,45 @@ TEST(Filter, AcceptAllReturnsTheSnapLength)
 	ASSERT_EQ(f.instructions().size(), 1u);
 	EXPECT_EQ(run(f, tcp_frame(1)), 128u);
 }
+
+namespace {
+
+// Ethernet/IPv4 (UDP) to dst a.b.c.d.
+std::array<unsigned char, 42> ip_to(unsigned a, unsigned b, unsigned c, unsigned d)
+{
+	std::array<unsigned char, 42> f{};
+	f[12] = 0x08;
+	f[14] = 0x45;
+	f[17] = 28;
+	f[22] = 64;
+	f[23] = 17;
+	const unsigned char dst[] = {static_cast<unsigned char>(a), static_cast<unsigned char>(b),
+				     static_cast<unsigned char>(c), static_cast<unsigned char>(d)};
+	std::copy(std::begin(dst), std::end(dst), f.begin() + 30);
+	return f;
+}
+
+} // namespace
+
+// "ip broadcast" needs a netmask: libpcap refuses it when the netmask is
+// unknown (what libtap used to pass always), and with one it matches the
+// subnet's broadcast address and 255.255.255.255.
+TEST(Filter, IpBroadcastNeedsTheNetmask)
+{
+	auto unknown = Filter::compile("ip broadcast", DLT_EN10MB, 262144);
+	ASSERT_FALSE(unknown);
+	EXPECT_NE(unknown.error().context.find("netmask not known"), std::string::npos)
+		<< unknown.error().context;
+
+	auto f = Filter::compile("ip broadcast", DLT_EN10MB, 262144, true, 0xffffff00u);
+	ASSERT_TRUE(f) << f.error().message();
+	EXPECT_NE(run(*f, ip_to(10, 0, 0, 255)), 0u);
+	EXPECT_NE(run(*f, ip_to(255, 255, 255, 255)), 0u);
+	EXPECT_EQ(run(*f, ip_to(10, 0, 0, 7)), 0u);
+
+	// 0, what tcpdump uses for files: only the all-ones (and all-zeros) address.
+	auto file = Filter::compile("ip broadcast", DLT_EN10MB, 262144, true, 0);
+	ASSERT_TRUE(file) << file.error().message();
+	EXPECT_NE(run(*file, ip_to(255, 255, 255, 255)), 0u);
+	EXPECT_EQ(run(*file, ip_to(10, 0, 0, 255)), 0u);
+}

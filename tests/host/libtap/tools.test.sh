@@ -50,6 +50,9 @@ check "tapdump -r survives a cut frame" 'grep -q "\[|tcp\]" "$tmp/r.out"'
 check "tapdump -r -e prints MACs" '"$tapdump" -r "$tmp/in.pcap" -e -c 1 2>/dev/null | grep -q "02:00:00:00:00:01 > 02:00:00:00:00:02, ethertype IPv4 (0x0800)"'
 check "tapdump -r -x prints hex" '"$tapdump" -r "$tmp/in.pcap" -x -c 1 2>/dev/null | grep -q "0x0000:  0200 0000 0002"'
 check "tapdump -r applies the filter" '[ "$("$tapdump" -r "$tmp/in.pcap" tcp 2>/dev/null | wc -l)" = 2 ]'
+# A file has no netmask: compiled with 0 as tcpdump -r does, "ip broadcast" works.
+check "tapdump -r compiles ip broadcast (netmask 0)" \
+	'[ "$("$tapdump" -r "$tmp/in.pcap" "ip broadcast or tcp" 2>"$tmp/e" | wc -l)" = 2 ] && ! grep -q netmask "$tmp/e"'
 check "tapdump -r bad filter gives libpcap's message" '! "$tapdump" -r "$tmp/in.pcap" tcp portt 2>"$tmp/e" && grep -q "syntax error" "$tmp/e"'
 "$tapdump" -r "$tmp/in.pcap" -w "$tmp/out.pcap" udp or icmp 2>/dev/null
 check "tapdump -r -w keeps bytes and nanoseconds" \

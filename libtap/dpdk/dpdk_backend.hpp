@@ -1,0 +1,78 @@
+// The DPDK backend of tap::Device: one receive queue (and the transmit
+// queue of the same number) of a port, read by busy polling.
+//
+// A read hands over a Batch of views into the burst's mbufs (zero copy);
+// they stay held until the next read, try_read or close, which frees them.
+// The filter (libtap's classic-BPF engine, JIT where it can) runs as each
+// mbuf arrives; a rejected mbuf is freed at once.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include <tap/cbpf/filter.hpp>
+
+#include "backend.hpp"
+#include "port.hpp"
+#include "unique_fd.hpp"
+
+struct rte_mbuf;
+
+namespace tap::dpdk {
+
+class DpdkBackend final : public detail::Backend {
+public:
+	DpdkBackend(std::shared_ptr<Port> port, std::uint16_t queue, const Options &options,
+		    detail::DeviceInfo info, detail::UniqueFd wake, bool drain);
+	~DpdkBackend() override;
+
+	Result<Batch> read(std::optional<std::chrono::nanoseconds> timeout) override;
+	Result<Batch> try_read() override;
+	void interrupt() noexcept override;
+	Result<void> write(std::span<const std::byte> frame) override;
+	Result<std::size_t> write(std::span<const std::span<const std::byte>> frames) override;
+	Result<Stats> stats() const override;
+	Result<void> set_filter(const Filter &filter) override;
+	std::optional<int> pollable_handle() const noexcept override;
+
+	// Packets a batch holds at most: half the receive ring, at most 256.
+	std::size_t batch_capacity() const noexcept { return held_.size(); }
+
+private:
+	void release_batch() noexcept;
+	// One rx_burst into the free slots; the number of mbufs it returned.
+	std::uint16_t poll_once();
+	void take(rte_mbuf *m, Timestamp host_now);
+	bool consume_interrupt() noexcept;
+	void idle_wait(std::chrono::nanoseconds slice);
+	Result<void> check_frame(std::span<const std::byte> frame) const;
+	rte_mbuf *make_mbuf(std::span<const std::byte> frame) const;
+	std::unexpected<Error> sys_error(int err, const std::string &call) const;
+
+	std::shared_ptr<Port> port_;
+	const std::uint16_t port_id_;
+	const std::uint16_t queue_;
+	const bool header_complete_;
+	const bool immediate_;
+	const std::chrono::nanoseconds read_timeout_;
+	std::uint32_t snap_ = 0;
+	std::optional<cbpf::Filter> filter_;
+
+	std::vector<rte_mbuf *> held_;    // the current batch's mbufs (capacity fixed)
+	std::vector<PacketView> views_;   // one per held mbuf
+	std::size_t count_ = 0;           // held now
+	std::vector<std::vector<std::byte>> linear_; // multi-segment packets, copied whole
+
+	std::uint64_t seen_ = 0;     // taken from the queue, before the filter
+	std::uint64_t accepted_ = 0; // the filter kept
+	std::uint64_t drops_base_ = 0; // port_drops() when this Device opened
+
+	std::atomic<bool> interrupted_{false};
+	detail::UniqueFd wake_; // eventfd: interrupt() wakes an idle read sleeping in ppoll
+	int rx_intr_fd_ = -1;
+};
+
+} // namespace tap::dpdk

@@ -1,0 +1,355 @@
+// The DPDK backend over net_ring (a loopback: what a queue transmits comes
+// back on the same queue): round trips, batched and partial writes, size
+// limits, filters, reading, interrupt, several queues.
+#include <pthread.h>
+#include <sched.h>
+
+#include <algorithm>
+#include <atomic>
+#include <set>
+#include <thread>
+
+#include "helpers.hpp"
+
+using namespace dpdktest;
+using namespace std::chrono;
+using tap::Device;
+using tap::Options;
+
+namespace {
+
+Options header_complete()
+{
+	Options o;
+	o.header_complete = true;
+	return o;
+}
+
+std::vector<std::span<const std::byte>> spans(const std::vector<Bytes> &frames)
+{
+	return {frames.begin(), frames.end()};
+}
+
+} // namespace
+
+TEST(Ring, FramesComeBackByteForByte)
+{
+	Device dev = open_or_die("dpdk:net_ring0", header_complete());
+	EXPECT_EQ(dev.datalink(), DLT_EN10MB);
+	std::vector<Bytes> sent;
+	for (std::uint32_t i = 0; i < 100; ++i) {
+		sent.push_back(frame(i, 60 + (i * 37) % 1455));
+		ASSERT_TRUE(dev.write(sent.back())) << i;
+	}
+	const auto before = tap::Timestamp(system_clock::now().time_since_epoch());
+	auto got = read_n(dev, 100);
+	const auto after = tap::Timestamp(system_clock::now().time_since_epoch());
+	ASSERT_EQ(got.size(), 100u);
+	for (std::size_t i = 0; i < got.size(); ++i) {
+		EXPECT_TRUE(std::ranges::equal(got[i].bytes(), sent[i])) << i;
+		EXPECT_EQ(got[i].wire_length(), sent[i].size());
+		// net_ring has no clock of its own: host time, once per burst.
+		EXPECT_GE(got[i].timestamp(), before - seconds(1));
+		EXPECT_LE(got[i].timestamp(), after);
+	}
+	auto st = dev.stats();
+	ASSERT_TRUE(st);
+	EXPECT_EQ(st->received, 100u);
+	EXPECT_EQ(st->accepted, 100u);
+	EXPECT_EQ(st->dropped, 0u);
+}
+
+TEST(Ring, BatchedWriteSendsAllInOneCall)
+{
+	Device dev = open_or_die("dpdk:net_ring0", header_complete());
+	std::vector<Bytes> frames;
+	for (std::uint32_t i = 0; i < 200; ++i)
+		frames.push_back(frame(i, 64 + i));
+	auto n = dev.write(spans(frames));
+	ASSERT_TRUE(n) << n.error().message();
+	EXPECT_EQ(*n, 200u);
+	auto got = read_n(dev, 200);
+	ASSERT_EQ(got.size(), 200u);
+	for (std::size_t i = 0; i < got.size(); ++i)
+		EXPECT_TRUE(std::ranges::equal(got[i].bytes(), frames[i])) << i;
+}
+
+// net_ring's queue holds 1023 frames: a larger batched write sends what
+// fits and says how many; the next call's error explains the rest.
+TEST(Ring, PartialSendIsCountedAndTheRestReportsTheError)
+{
+	Device dev = open_or_die("dpdk:net_ring0", header_complete());
+	std::vector<Bytes> frames;
+	for (std::uint32_t i = 0; i < 1500; ++i)
+		frames.push_back(frame(i, 60));
+	auto all = spans(frames);
+	auto first = dev.write(all);
+	ASSERT_TRUE(first) << first.error().message();
+	ASSERT_GT(*first, 0u);
+	ASSERT_LT(*first, 1500u);
+	auto rest = std::span(all).subspan(*first);
+	auto again = dev.write(rest);
+	ASSERT_FALSE(again);
+	EXPECT_EQ(again.error().code, std::errc::no_buffer_space) << again.error().message();
+	auto got = read_n(dev, *first);
+	ASSERT_EQ(got.size(), *first);
+	EXPECT_EQ(id_of(got.back().bytes()), *first - 1);
+	auto more = dev.write(rest);
+	ASSERT_TRUE(more);
+	EXPECT_EQ(*first + *more, 1500u);
+	auto tail = read_n(dev, *more);
+	ASSERT_EQ(tail.size(), *more);
+	EXPECT_EQ(id_of(tail.front().bytes()), *first);
+}
+
+TEST(Ring, SourceAddressIsThePortsUnlessHeaderComplete)
+{
+	Device dev = open_or_die("dpdk:net_ring0");
+	const Bytes f = frame(1, 64);
+	ASSERT_TRUE(dev.write(f));
+	auto got = read_n(dev, 1);
+	ASSERT_EQ(got.size(), 1u);
+	// Destination kept, source replaced by net_ring's own address.
+	EXPECT_TRUE(std::equal(f.begin(), f.begin() + 6, got[0].bytes().begin()));
+	EXPECT_FALSE(std::equal(f.begin() + 6, f.begin() + 12, got[0].bytes().begin() + 6));
+	EXPECT_TRUE(std::equal(f.begin() + 12, f.end(), got[0].bytes().begin() + 12));
+}
+
+TEST(Ring, FrameAboveMtuPlusHeaderIsEmsgsize)
+{
+	Device dev = open_or_die("dpdk:net_ring0", header_complete());
+	EXPECT_TRUE(dev.write(frame(1, 1514)));
+	auto big = dev.write(frame(2, 1515));
+	ASSERT_FALSE(big);
+	EXPECT_EQ(big.error().code, std::errc::message_size) << big.error().message();
+	EXPECT_TRUE(dev.write(frame(3, 1518, 0x8100))) << "a tagged frame may carry 4 more bytes";
+	EXPECT_FALSE(dev.write(frame(4, 1519, 0x8100)));
+	auto tiny = dev.write(frame(5, 13));
+	ASSERT_FALSE(tiny);
+	EXPECT_EQ(tiny.error().code, std::errc::invalid_argument);
+	// A bad frame in a batch: the ones before it go, its error comes next.
+	std::vector<Bytes> frames = {frame(6, 60), frame(7, 60), frame(8, 4000), frame(9, 60)};
+	auto all = spans(frames);
+	auto n = dev.write(all);
+	ASSERT_TRUE(n);
+	EXPECT_EQ(*n, 2u);
+	auto err = dev.write(std::span(all).subspan(2));
+	ASSERT_FALSE(err);
+	EXPECT_EQ(err.error().code, std::errc::message_size);
+	auto got = read_n(dev, 4);
+	ASSERT_EQ(got.size(), 4u);
+	EXPECT_EQ(id_of(got[3].bytes()), 7u);
+}
+
+TEST(Ring, FilterKeepsMatchesCutToItsSnapLength)
+{
+	Options o = header_complete();
+	o.filter = "ether proto 0x0800 or ether[18] = 3";
+	o.snap_length = 40;
+	Device dev = open_or_die("dpdk:net_ring0", o);
+	EXPECT_EQ(dev.snap_length(), 40u);
+	for (std::uint32_t i = 0; i < 50; ++i)
+		ASSERT_TRUE(dev.write(frame(i, 100, i % 5 == 0 ? 0x0800 : 0x88b5)));
+	auto got = read_n(dev, 50);
+	std::set<std::uint32_t> ids;
+	for (const auto &p : got) {
+		ids.insert(id_of(p.bytes()));
+		EXPECT_EQ(p.captured_length(), 40u);
+		EXPECT_EQ(p.wire_length(), 100u);
+	}
+	// Type 0x0800: ids 0, 5, ..., 45; byte 18 = 3 also for id 3's pattern?
+	std::set<std::uint32_t> want;
+	for (std::uint32_t i = 0; i < 50; ++i) {
+		const Bytes f = frame(i, 100, i % 5 == 0 ? 0x0800 : 0x88b5);
+		if (i % 5 == 0 || std::to_integer<int>(f[18]) == 3)
+			want.insert(i);
+	}
+	EXPECT_EQ(ids, want);
+	auto st = dev.stats();
+	ASSERT_TRUE(st);
+	EXPECT_EQ(st->received, 50u);
+	EXPECT_EQ(st->accepted, want.size());
+	EXPECT_EQ(st->dropped, 0u);
+
+	// set_filter replaces it; compile_filter uses the device's link type.
+	auto f = dev.compile_filter("ether[14:4] = 0x07000000");
+	ASSERT_TRUE(f);
+	ASSERT_TRUE(dev.set_filter(*f));
+	for (std::uint32_t i = 0; i < 10; ++i)
+		ASSERT_TRUE(dev.write(frame(i, 80)));
+	got = read_n(dev, 10);
+	ASSERT_EQ(got.size(), 1u);
+	EXPECT_EQ(id_of(got[0].bytes()), 7u);
+	EXPECT_EQ(got[0].captured_length(), 40u); // compiled for the device's snap length
+}
+
+TEST(Ring, InvalidProgramIsRefused)
+{
+	Device dev = open_or_die("dpdk:net_ring0");
+	const struct bpf_insn bad[] = {BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 0)}; // no RET
+	auto f = tap::Filter::from_instructions(bad);
+	ASSERT_TRUE(f);
+	auto r = dev.set_filter(*f);
+	ASSERT_FALSE(r);
+	EXPECT_EQ(r.error().code, std::errc::invalid_argument);
+	EXPECT_NE(r.error().message().find("dpdk:net_ring0"), std::string::npos);
+}
+
+TEST(Ring, TryReadNeverBlocks)
+{
+	Device dev = open_or_die("dpdk:net_ring0", header_complete());
+	for (int i = 0; i < 1000; ++i) {
+		auto b = dev.try_read();
+		ASSERT_TRUE(b);
+		ASSERT_TRUE(b->empty());
+	}
+	dev.interrupt(); // kept for read, ignored by try_read
+	ASSERT_TRUE(dev.write(frame(1, 60)));
+	auto b = dev.try_read();
+	ASSERT_TRUE(b);
+	EXPECT_EQ(b->count(), 1u);
+	auto r = dev.read();
+	ASSERT_FALSE(r);
+	EXPECT_EQ(r.error().code, std::errc::interrupted);
+}
+
+TEST(Ring, ReadTimeoutEndsWithAnEmptyBatch)
+{
+	Device dev = open_or_die("dpdk:net_ring0");
+	auto b = dev.read(milliseconds(30));
+	ASSERT_TRUE(b);
+	EXPECT_TRUE(b->empty());
+}
+
+TEST(Ring, ImmediateHandsOverALonePacket)
+{
+	Options o = header_complete();
+	o.immediate = true;
+	o.read_timeout = milliseconds(0); // would otherwise wait for a full batch
+	Device dev = open_or_die("dpdk:net_ring0", o);
+	ASSERT_TRUE(dev.write(frame(1, 60)));
+	auto b = dev.read(seconds(5));
+	ASSERT_TRUE(b);
+	EXPECT_EQ(b->count(), 1u);
+}
+
+TEST(Ring, ReadTimeoutBoundsAPartFilledBatch)
+{
+	Options o = header_complete();
+	o.read_timeout = milliseconds(5);
+	Device dev = open_or_die("dpdk:net_ring0", o);
+	ASSERT_TRUE(dev.write(frame(1, 60)));
+	auto b = dev.read(); // no timeout: only read_timeout can end it
+	ASSERT_TRUE(b);
+	EXPECT_EQ(b->count(), 1u);
+}
+
+// interrupt() from another thread ends a read blocked on an idle queue.
+// The bound is part of the contract (1 ms); both threads run SCHED_FIFO
+// where allowed, so a loaded machine's other processes do not decide it.
+TEST(Ring, InterruptEndsABlockedReadWithin1ms1000Times)
+{
+	Device dev = open_or_die("dpdk:net_ring0");
+	sched_param prio{};
+	prio.sched_priority = 10;
+	const bool realtime = pthread_setschedparam(pthread_self(), SCHED_FIFO, &prio) == 0;
+	std::atomic<int> round{0};
+	std::atomic<bool> reading{false};
+	std::atomic<steady_clock::rep> woke{0};
+	std::atomic<int> failures{0};
+	std::thread reader([&] {
+		if (realtime)
+			pthread_setschedparam(pthread_self(), SCHED_FIFO, &prio);
+		for (int i = 0; i < 1000; ++i) {
+			while (round.load() != i)
+				std::this_thread::yield();
+			reading = true;
+			auto r = dev.read();
+			woke = steady_clock::now().time_since_epoch().count();
+			if (r || r.error().code != std::errc::interrupted)
+				++failures;
+			reading = false;
+			round = i + 1000000;
+		}
+	});
+	nanoseconds worst{0};
+	for (int i = 0; i < 1000; ++i) {
+		round = i;
+		while (!reading)
+			std::this_thread::yield();
+		// Let the read pass its spinning phase now and then, so both the
+		// spinning and the sleeping read are interrupted.
+		std::this_thread::sleep_for(microseconds(i % 4 == 0 ? 300 : 20));
+		const auto t0 = steady_clock::now();
+		dev.interrupt();
+		while (round.load() != i + 1000000)
+			std::this_thread::yield();
+		worst = std::max(worst, nanoseconds(woke.load() - t0.time_since_epoch().count()));
+	}
+	reader.join();
+	std::printf("interrupt -> read returned: worst %.1f us over 1000 (%s)\n",
+		    static_cast<double>(worst.count()) / 1000.0, realtime ? "SCHED_FIFO" : "normal scheduling");
+	EXPECT_EQ(failures.load(), 0);
+	EXPECT_LT(worst, milliseconds(1));
+}
+
+TEST(Ring, MultiQueueEachPacketOnceStatsAddUp)
+{
+	constexpr int queues = 4, per_queue = 600;
+	std::vector<Device> devs;
+	for (int q = 0; q < queues; ++q)
+		devs.push_back(open_or_die("dpdk:net_ring3@" + std::to_string(q) + "/4", header_complete()));
+	// net_ring has no RSS hash: queue q transmits into its own ring, which
+	// comes back on receive queue q. Each reader thread then reads its own.
+	for (int q = 0; q < queues; ++q) {
+		std::vector<Bytes> frames;
+		for (int i = 0; i < per_queue; ++i)
+			frames.push_back(frame(static_cast<std::uint32_t>(q * per_queue + i), 60 + i % 100));
+		auto n = devs[q].write(spans(frames));
+		ASSERT_TRUE(n);
+		ASSERT_EQ(*n, static_cast<std::size_t>(per_queue));
+	}
+	std::vector<std::vector<std::uint32_t>> ids(queues);
+	std::vector<std::thread> readers;
+	for (int q = 0; q < queues; ++q)
+		readers.emplace_back([&, q] {
+			for (auto &p : read_n(devs[q], per_queue))
+				ids[q].push_back(id_of(p.bytes()));
+		});
+	for (auto &t : readers)
+		t.join();
+	std::multiset<std::uint32_t> all;
+	std::uint64_t received = 0, accepted = 0;
+	for (int q = 0; q < queues; ++q) {
+		EXPECT_EQ(ids[q].size(), static_cast<std::size_t>(per_queue)) << q;
+		all.insert(ids[q].begin(), ids[q].end());
+		auto st = devs[q].stats();
+		ASSERT_TRUE(st);
+		EXPECT_EQ(st->received, static_cast<std::uint64_t>(per_queue)) << q;
+		received += st->received;
+		accepted += st->accepted;
+	}
+	EXPECT_EQ(all.size(), static_cast<std::size_t>(queues * per_queue));
+	for (std::uint32_t id = 0; id < queues * per_queue; ++id)
+		EXPECT_EQ(all.count(id), 1u) << id;
+	EXPECT_EQ(received, static_cast<std::uint64_t>(queues * per_queue));
+	EXPECT_EQ(accepted, received);
+}
+
+TEST(Ring, QueueIsOneDevicesAndQueueCountMustAgree)
+{
+	Device a = open_or_die("dpdk:net_ring4@0/2");
+	auto again = Device::open("dpdk:net_ring4@0/2");
+	ASSERT_FALSE(again);
+	EXPECT_EQ(again.error().code, std::errc::device_or_resource_busy) << again.error().message();
+	auto other_count = Device::open("dpdk:net_ring4@1/4");
+	ASSERT_FALSE(other_count);
+	EXPECT_NE(other_count.error().message().find("@Q/2"), std::string::npos) << other_count.error().message();
+	auto plain = Device::open("dpdk:net_ring4");
+	EXPECT_FALSE(plain);
+	EXPECT_TRUE(Device::open("dpdk:net_ring4@1/2"));
+	auto bad = Device::open("dpdk:net_ring4@2/2");
+	ASSERT_FALSE(bad);
+	EXPECT_EQ(bad.error().code, tap::errc::invalid_option);
+	EXPECT_FALSE(Device::open("dpdk:net_ring4@x"));
+}

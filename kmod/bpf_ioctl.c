@@ -36,6 +36,12 @@ static bool bpfdev_lock_allows(unsigned int cmd)
 	case BIOCGDIRECTION:
 	case BIOCGTSTAMP:
 	case BIOCGHEADDROP:
+	case BIOCFEEDBACK:	/* FreeBSD's list */
+	case BIOCGFEEDBACK:
+	case BIOCSWTIMEOUT:	/* OpenBSD's list */
+	case BIOCGWTIMEOUT:
+	case BIOCDWTIMEOUT:
+	case BIOCGBATCHWRITE:	/* read-only, as the other getters */
 		return true;
 	default:
 		return false;
@@ -236,6 +242,63 @@ static int bpfdev_ioc_nread(struct bpfdev_d *d, unsigned long arg)
 	return put_user(n, (int __user *)arg) ? -EFAULT : 0;
 }
 
+static int bpfdev_ioc_swtimeout(struct bpfdev_d *d, unsigned long arg)
+{
+	struct __kernel_old_timeval tv;
+
+	if (copy_from_user(&tv, (void __user *)arg, sizeof(tv)))
+		return -EFAULT;
+	return bpfdev_wtimeout_set(d, &tv);
+}
+
+static int bpfdev_ioc_gwtimeout(struct bpfdev_d *d, unsigned long arg)
+{
+	struct __kernel_old_timeval tv;
+	int err = bpfdev_wtimeout_get(d, &tv);
+
+	if (err)
+		return err;
+	return copy_to_user((void __user *)arg, &tv, sizeof(tv)) ? -EFAULT : 0;
+}
+
+/* The settings of the BSD surface beyond FreeBSD's core: feedback, priority, batch, wait. */
+static long bpfdev_ioctl_extra(struct bpfdev_d *d, unsigned int cmd, unsigned long arg)
+{
+	unsigned int val;
+
+	switch (cmd) {
+	case BIOCFEEDBACK:
+		if (bpfdev_get_uint(arg, &val))
+			return -EFAULT;
+		d->feedback = !!val;
+		return 0;
+	case BIOCGFEEDBACK:
+		return bpfdev_put_uint(arg, d->feedback);
+	case BIOCSETVLANPCP:
+		if (bpfdev_get_uint(arg, &val))
+			return -EFAULT;
+		if (val > BPF_PRIO_MAX)
+			return -EINVAL;
+		d->pcp = val;
+		return 0;
+	case BIOCGBATCHWRITE:
+		return bpfdev_put_uint(arg, d->batch_write);
+	case BIOCSBATCHWRITE:
+		if (bpfdev_get_uint(arg, &val))
+			return -EFAULT;
+		return bpfdev_batch_write_set(d, val != 0);
+	case BIOCSWTIMEOUT:
+		return bpfdev_ioc_swtimeout(d, arg);
+	case BIOCGWTIMEOUT:
+		return bpfdev_ioc_gwtimeout(d, arg);
+	case BIOCDWTIMEOUT:
+		bpfdev_wtimeout_clear(d);
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
 /* BIOCSFANOUT is not on the BIOCLOCK list: leaving a group sees more frames. */
 static int bpfdev_ioc_sfanout(struct bpfdev_d *d, unsigned long arg)
 {
@@ -307,7 +370,7 @@ static long bpfdev_ioctl_locked(struct file *file, struct bpfdev_d *d, unsigned 
 	case BIOCIMMEDIATE:
 		if (bpfdev_get_uint(arg, &val))
 			return -EFAULT;
-		WRITE_ONCE(d->immediate, !!val);
+		bpfdev_immediate_set(d, val);
 		return 0;
 	case BIOCVERSION:
 		return copy_to_user((void __user *)arg, &version, sizeof(version)) ?
@@ -326,8 +389,7 @@ static long bpfdev_ioctl_locked(struct file *file, struct bpfdev_d *d, unsigned 
 	case BIOCSHDRCMPLT:
 		if (bpfdev_get_uint(arg, &val))
 			return -EFAULT;
-		d->hdrcmplt = !!val;
-		return 0;
+		return bpfdev_hdrcmplt_set(d, val != 0);
 	case BIOCGDIRECTION:
 		return bpfdev_put_uint(arg, READ_ONCE(d->direction));
 	case BIOCSDIRECTION:
@@ -370,7 +432,7 @@ static long bpfdev_ioctl_locked(struct file *file, struct bpfdev_d *d, unsigned 
 	case FIONREAD:
 		return bpfdev_ioc_nread(d, arg);
 	default:
-		return -EINVAL;
+		return bpfdev_ioctl_extra(d, cmd, arg);
 	}
 }
 

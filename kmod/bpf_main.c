@@ -79,6 +79,7 @@ static struct bpfdev_d *bpfdev_d_alloc(int unit)
 	INIT_LIST_HEAD(&d->bif_node);
 	init_waitqueue_head(&d->wait);
 	timer_setup(&d->timer, bpfdev_timeout_fn, 0);
+	timer_setup(&d->wtimer, bpfdev_wtimeout_fn, 0);
 	d->bufops = &bpfdev_copy_bufops;
 	/* Both are >= BPF_MINBUFSIZE (the setter); default may exceed max. */
 	d->bufsize = min(READ_ONCE(bpfdev_default_bufsize), READ_ONCE(bpfdev_max_bufsize));
@@ -170,6 +171,8 @@ static int bpfdev_release(struct inode *inode, struct file *file)
 		rtnl_unlock();
 	}
 	del_timer_sync(&d->timer);
+	del_timer_sync(&d->wtimer);
+	bpfdev_feedback_release(d);
 	/* The tap stores only while d->bif is set, checked under d->lock. */
 	bpfdev_slots_free(d);	/* no read() can run: never waits */
 	if (d->unit >= 0)
@@ -278,9 +281,12 @@ static int __init bpfdev_init(void)
 	int err;
 
 	bpfdev_fanout_init();
-	err = bpfdev_tap_init();
+	err = bpfdev_feedback_init();
 	if (err)
 		return err;
+	err = bpfdev_tap_init();
+	if (err)
+		goto feedback_exit;
 	err = bpfdev_proc_init();
 	if (err)
 		goto tap_exit;
@@ -298,6 +304,8 @@ proc_exit:
 	bpfdev_proc_exit();
 tap_exit:
 	bpfdev_tap_exit();
+feedback_exit:
+	bpfdev_feedback_exit();
 	return err;
 }
 
@@ -307,6 +315,7 @@ static void __exit bpfdev_exit(void)
 	misc_deregister(&bpfdev_misc);
 	bpfdev_proc_exit();
 	bpfdev_tap_exit();
+	bpfdev_feedback_exit();
 }
 
 module_init(bpfdev_init);

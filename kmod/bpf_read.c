@@ -46,7 +46,7 @@ void bpfdev_timeout_fn(struct timer_list *t)
 /* Lockless check for the wait loop; re-checked under the lock. */
 static bool bpfdev_read_wake_cond(struct bpfdev_d *d)
 {
-	return bpfdev_slots_peek_readable(d, READ_ONCE(d->immediate)) || !READ_ONCE(d->bif);
+	return bpfdev_slots_peek_readable(d, bpfdev_store_due(d)) || !READ_ONCE(d->bif);
 }
 
 /*
@@ -82,7 +82,8 @@ static int bpfdev_read_take(struct bpfdev_d *d, size_t count, bool nonblock,
 			break;
 		/* Hand over what is stored when the caller will not wait, or cannot. */
 		can_rotate = bpfdev_slots_can_rotate_locked(d);
-		if (can_rotate && (d->immediate || nonblock || timed_out || !d->bif || !timeo)) {
+		if (can_rotate &&
+		    (bpfdev_store_due(d) || nonblock || timed_out || !d->bif || !timeo)) {
 			bpfdev_slots_rotate_locked(d);
 			continue;
 		}
@@ -143,7 +144,7 @@ __poll_t bpfdev_poll(struct file *file, struct poll_table_struct *wait)
 		return mask;
 	}
 	mask = EPOLLOUT | EPOLLWRNORM;
-	if (bpfdev_slots_readable_locked(d, d->immediate || d->state == BPFDEV_TIMED_OUT)) {
+	if (bpfdev_slots_readable_locked(d, bpfdev_store_due(d) || d->state == BPFDEV_TIMED_OUT)) {
 		mask |= EPOLLIN | EPOLLRDNORM;
 	} else if (d->rtout && d->state == BPFDEV_IDLE) {
 		d->state = BPFDEV_WAITING;

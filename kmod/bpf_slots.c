@@ -224,6 +224,7 @@ bool bpfdev_slots_catch_locked(struct bpfdev_d *d, const struct bpfdev_frame *f,
 	bpfdev_record_write(d, d->sbuf->data + curlen, f, caplen, hdrlen);
 	d->slen = curlen + totlen;
 	d->scnt++;
+	bpfdev_wtimeout_stored_locked(d, curlen == 0);
 	return wake;
 }
 

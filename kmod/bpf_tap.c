@@ -225,6 +225,9 @@ static struct bpfdev_if *bpfdev_if_get(struct net_device *dev)
 	bif->pt.type = htons(ETH_P_ALL);
 	bif->pt.dev = dev;
 	bif->pt.func = bpfdev_tap_rcv;
+	/* Frames owned by a bpfdev socket are not shown to the taps (bpf_feedback.c). */
+	bif->pt.af_packet_priv = bif;
+	bif->pt.id_match = bpfdev_feedback_id_match;
 	list_add(&bif->node, &bpfdev_if_list);
 	dev_add_pack(&bif->pt);
 	atomic_inc(&bpfdev_live_ifs);

@@ -44,6 +44,9 @@ struct bpfdev_pcpu_stats {
 
 enum bpfdev_rstate { BPFDEV_IDLE, BPFDEV_WAITING, BPFDEV_TIMED_OUT };
 
+/* OpenBSD's wait timeout: idle, counting from the first stored record, ran out. */
+enum bpfdev_wstate { BPFDEV_WT_IDLE, BPFDEV_WT_WAIT, BPFDEV_WT_DONE };
+
 /* One open descriptor (BSD's bpf_d). */
 struct bpfdev_d {
 	struct mutex ioctl_lock;	/* serialises ioctls and writes */
@@ -80,6 +83,18 @@ struct bpfdev_d {
 	enum bpfdev_rstate state;
 	struct timer_list timer;	/* poll()'s read-timeout timer */
 
+	/* OpenBSD's wait timeout (bpf_wtimeout.c); 0: none. Under d->lock. */
+	unsigned long wtout;
+	struct __kernel_old_timeval wtout_tv;
+	enum bpfdev_wstate wstate;
+	struct timer_list wtimer;
+
+	/* write side (bpf_write.c, bpf_feedback.c); set under ioctl_lock */
+	bool feedback;			/* BIOCFEEDBACK: written frames come back as input */
+	bool batch_write;		/* BIOCSBATCHWRITE: bpf_hdr-framed frames */
+	unsigned int pcp;		/* BIOCSETVLANPCP priority, 0: none */
+	struct sock *wsk;		/* owns written frames the taps must not see */
+
 	wait_queue_head_t wait;
 	struct fasync_struct *fasync;
 	int unit;			/* /dev/bpfN number, -1 for /dev/bpf */
@@ -100,6 +115,12 @@ struct bpfdev_frame {
 	__be16 tag[2];			/* TPID, TCI */
 	u64 real_ns;			/* CLOCK_REALTIME at capture */
 };
+
+/* The store buffer is due to the reader: immediate mode, or the wait timeout ran out. */
+static inline bool bpfdev_store_due(const struct bpfdev_d *d)
+{
+	return READ_ONCE(d->immediate) || READ_ONCE(d->wstate) == BPFDEV_WT_DONE;
+}
 
 /* One frame on its way through the tap to the descriptors that see it. */
 struct bpfdev_tap_ctx {
@@ -229,6 +250,22 @@ void bpfdev_fanout_init(void);
 int bpfdev_tap_init(void);
 void bpfdev_tap_exit(void);
 
+/* bpf_wtimeout.c: OpenBSD's BIOCSWTIMEOUT */
+void bpfdev_wtimeout_fn(struct timer_list *t);
+void bpfdev_wtimeout_stored_locked(struct bpfdev_d *d, bool first);
+int bpfdev_wtimeout_set(struct bpfdev_d *d, const struct __kernel_old_timeval *tv);
+int bpfdev_wtimeout_get(struct bpfdev_d *d, struct __kernel_old_timeval *tv);
+void bpfdev_wtimeout_clear(struct bpfdev_d *d);
+void bpfdev_immediate_set(struct bpfdev_d *d, bool on);
+
+/* bpf_feedback.c: frames fed back as input; outgoing copies hidden from the taps */
+bool bpfdev_feedback_id_match(struct packet_type *pt, struct sock *sk);
+int bpfdev_feedback_hide(struct bpfdev_d *d, struct sk_buff *skb);
+void bpfdev_feedback_deliver(struct sk_buff *copy, struct net_device *dev, unsigned int dlt);
+void bpfdev_feedback_release(struct bpfdev_d *d);
+int bpfdev_feedback_init(void);
+void bpfdev_feedback_exit(void);
+
 /* bpf_filter.c */
 int bpfdev_filter_set(struct bpfdev_d *d, const struct bpf_program __user *uprog,
 		      bool write_filter, bool flush);
@@ -236,6 +273,8 @@ void bpfdev_filters_free(struct bpfdev_d *d);
 
 /* bpf_write.c */
 ssize_t bpfdev_write(struct file *file, const char __user *buf, size_t len, loff_t *pos);
+int bpfdev_batch_write_set(struct bpfdev_d *d, int on);
+int bpfdev_hdrcmplt_set(struct bpfdev_d *d, unsigned int on);
 
 /* bpf_proc.c: /proc/net/bpfdev and counts of live objects */
 extern atomic_t bpfdev_live_ifs;

@@ -179,6 +179,9 @@ struct bpf_xhdr {
 /* Buffer modes (BIOCSETBUFMODE): only FreeBSD's read() buffers exist here. */
 #define BPF_BUFMODE_BUFFER	1
 
+/* Highest priority BIOCSETVLANPCP takes (FreeBSD's). */
+#define BPF_PRIO_MAX		7
+
 /* Direction filter values (FreeBSD's; BIOCSSEESENT 0/1 map onto IN/INOUT). */
 enum bpf_direction {
 	BPF_D_IN,	/* packets received by the interface */
@@ -222,8 +225,24 @@ enum bpf_direction {
  */
 #define BIOCSHEADDROP	_IOW('B', 128, int)
 #define BIOCGHEADDROP	_IOR('B', 128, int)
+#define BIOCFEEDBACK	_IOW('B', 124, unsigned int)
+#define BIOCSETVLANPCP	_IOW('B', 133, unsigned int)
+/* NetBSD's names for feedback: the setter is FreeBSD's, the getter NetBSD's number. */
+#define BIOCSFEEDBACK	BIOCFEEDBACK
+#define BIOCGFEEDBACK	_IOR('B', 124, unsigned int)
+/* macOS's batch write: one write() carries several bpf_hdr-framed frames. */
+#define BIOCGBATCHWRITE	_IOR('B', 142, int)
+#define BIOCSBATCHWRITE	_IOW('B', 143, int)
 /* bpfdev's own, numbered clear of the BSDs' */
 #define BIOCGSTATS64	_IOR('B', 200, struct bpf_stat64)
+/*
+ * OpenBSD's wait timeout, renumbered clear of the BSDs': OpenBSD's 126 is
+ * FreeBSD's BIOCSETBUFMODE here. 201 and 202 stay for BIOCGFILDROP and
+ * BIOCSFILDROP (OpenBSD's 120, 121), not offered yet.
+ */
+#define BIOCSWTIMEOUT	_IOW('B', 203, BPF_TIMEVAL_T)
+#define BIOCGWTIMEOUT	_IOR('B', 203, BPF_TIMEVAL_T)
+#define BIOCDWTIMEOUT	_IO('B', 203)
 #define BIOCSFANOUT	_IOW('B', 210, struct bpf_fanout)
 #define BIOCGFANOUT	_IOR('B', 211, struct bpf_fanout)
 #define BIOCGSEESENT	BIOCGDIRECTION

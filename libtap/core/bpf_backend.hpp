@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <string_view>
+#include <vector>
 
 #include "backend.hpp"
 #include "bpf_filter.hpp"
@@ -13,17 +14,27 @@
 
 namespace tap::detail {
 
+// How write() hands frames to the descriptor: one per write(), or
+// bpf_hdr-framed, several per write() (BIOCSBATCHWRITE, bpf_write.cpp).
+enum class WriteMode { per_frame, batch };
+
+// Of frames written as one batch, how many records end within the first
+// `bytes` bytes (what a short batch write() sent).
+std::size_t batch_frames_within(std::span<const std::span<const std::byte>> frames,
+				std::size_t bytes) noexcept;
+
 class BpfBackend final : public Backend {
 public:
 	// Take a descriptor that is attached and configured (all but the
 	// filter: set_filter). Tests hand in a socket in place of /dev/bpf.
-	static Result<std::unique_ptr<BpfBackend>> adopt(UniqueFd fd, DeviceInfo info);
+	static Result<std::unique_ptr<BpfBackend>> adopt(UniqueFd fd, DeviceInfo info,
+							 WriteMode write_mode = WriteMode::per_frame);
 
 	Result<Batch> read(std::optional<std::chrono::nanoseconds> timeout) override;
 	Result<Batch> try_read() override;
 	void interrupt() noexcept override;
 	Result<void> write(std::span<const std::byte> frame) override;
-	using Backend::write;
+	Result<std::size_t> write(std::span<const std::span<const std::byte>> frames) override;
 	Result<Stats> stats() const override;
 	// BIOCSETF; a valid program the kernel refuses (EINVAL) is run in
 	// userland instead (UserlandFilter), an invalid one is an EINVAL error.
@@ -31,13 +42,16 @@ public:
 	std::optional<int> pollable_handle() const noexcept override { return fd_.get(); }
 
 private:
-	BpfBackend(UniqueFd fd, UniqueFd wake, DeviceInfo info);
+	BpfBackend(UniqueFd fd, UniqueFd wake, DeviceInfo info, WriteMode write_mode);
+	Result<std::size_t> write_batch(std::span<const std::span<const std::byte>> frames);
 	std::unexpected<Error> sys_error(int err, std::string_view call) const;
 	bool consume_interrupt() noexcept;
 	std::unexpected<Error> take_parse_error();
 
 	UniqueFd fd_;
 	UniqueFd wake_; // eventfd
+	WriteMode write_mode_;
+	std::vector<std::byte> batch_; // records of the batch being written
 	std::unique_ptr<std::byte[]> buffer_; // exactly info_.buffer_size bytes
 	ParseStatus parse_; // what the walk of the last batch found
 	// Set while the kernel runs accept-all for a program it refused.

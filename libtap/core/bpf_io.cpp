@@ -16,7 +16,8 @@ namespace tap::detail {
 
 using namespace std::chrono;
 
-Result<std::unique_ptr<BpfBackend>> BpfBackend::adopt(UniqueFd fd, DeviceInfo info)
+Result<std::unique_ptr<BpfBackend>> BpfBackend::adopt(UniqueFd fd, DeviceInfo info,
+						      WriteMode write_mode)
 {
 	const int flags = ::fcntl(fd.get(), F_GETFL);
 	if (flags < 0 || ::fcntl(fd.get(), F_SETFL, flags | O_NONBLOCK) < 0)
@@ -26,12 +27,12 @@ Result<std::unique_ptr<BpfBackend>> BpfBackend::adopt(UniqueFd fd, DeviceInfo in
 		return fail_errno(errno, info.name + ": eventfd");
 	if (info.buffer_size == 0)
 		return fail(errc::invalid_option, info.name + ": zero buffer size");
-	return std::unique_ptr<BpfBackend>(
-		new BpfBackend(std::move(fd), std::move(wake), std::move(info)));
+	return std::unique_ptr<BpfBackend>(new BpfBackend(std::move(fd), std::move(wake),
+							 std::move(info), write_mode));
 }
 
-BpfBackend::BpfBackend(UniqueFd fd, UniqueFd wake, DeviceInfo info)
-	: Backend(std::move(info)), fd_(std::move(fd)), wake_(std::move(wake)),
+BpfBackend::BpfBackend(UniqueFd fd, UniqueFd wake, DeviceInfo info, WriteMode write_mode)
+	: Backend(std::move(info)), fd_(std::move(fd)), wake_(std::move(wake)), write_mode_(write_mode),
 	  // operator new aligns to at least 16 >= BPF_ALIGNMENT, as the parser needs.
 	  buffer_(std::make_unique_for_overwrite<std::byte[]>(info_.buffer_size))
 {
@@ -136,20 +137,6 @@ Result<Batch> BpfBackend::read(std::optional<nanoseconds> timeout)
 		if (timeout && steady_clock::now() - start >= *timeout)
 			return Batch{};
 	}
-}
-
-Result<void> BpfBackend::write(std::span<const std::byte> frame)
-{
-	ssize_t n;
-	do
-		n = ::write(fd_.get(), frame.data(), frame.size());
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return sys_error(errno, "write");
-	if (static_cast<std::size_t>(n) != frame.size())
-		return sys_error(EIO, "write (short: " + std::to_string(n) + " of " +
-					      std::to_string(frame.size()) + " bytes)");
-	return {};
 }
 
 Result<Stats> BpfBackend::stats() const

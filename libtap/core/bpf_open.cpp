@@ -150,6 +150,12 @@ Result<std::unique_ptr<Backend>> open_bpf(std::string_view ifname, const Options
 		return sys("BIOCSDIRECTION");
 	if (options.header_complete && ::ioctl(fd, BIOCSHDRCMPLT, &on) < 0)
 		return sys("BIOCSHDRCMPLT");
+	// Several frames per write() where the module takes macOS's batch
+	// (it needs header-complete); an older module: one per write().
+	WriteMode write_mode = WriteMode::per_frame;
+	int batch = 1;
+	if (options.header_complete && ::ioctl(fd, BIOCSBATCHWRITE, &batch) == 0)
+		write_mode = WriteMode::batch;
 	if (options.promiscuous && ::ioctl(fd, BIOCPROMISC) < 0)
 		return sys("BIOCPROMISC");
 	unsigned int dlt = 0;
@@ -170,7 +176,7 @@ Result<std::unique_ptr<Backend>> open_bpf(std::string_view ifname, const Options
 	} else if (!filter && options.snap_length < Options::max_snap_length) {
 		filter = Filter::accept_all(options.snap_length);
 	}
-	auto backend = BpfBackend::adopt(std::move(node->fd), std::move(info));
+	auto backend = BpfBackend::adopt(std::move(node->fd), std::move(info), write_mode);
 	if (!backend)
 		return std::unexpected(std::move(backend.error()));
 	if (filter) {

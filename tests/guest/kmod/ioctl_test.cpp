@@ -37,7 +37,9 @@ TEST(Ioctl, BadPointersGiveEfaultForEveryPointerArgument)
 				  BIOCGHDRCMPLT, BIOCSHDRCMPLT, BIOCGDIRECTION, BIOCSDIRECTION,
 				  BIOCSDLT, BIOCGDLTLIST, BIOCSETF, BIOCSETFNR, BIOCSETWF,
 				  BIOCGTSTAMP, BIOCSTSTAMP, BIOCSFANOUT, BIOCGFANOUT,
-				  static_cast<unsigned long>(FIONREAD)})
+				  static_cast<unsigned long>(FIONREAD),
+				  BIOCFEEDBACK, BIOCGFEEDBACK, BIOCSETVLANPCP, BIOCGBATCHWRITE,
+				  BIOCSBATCHWRITE, BIOCSWTIMEOUT})
 		EXPECT_EQ(err_of(attached.get(), cmd, bad.p), EFAULT) << std::hex << cmd;
 	for (unsigned long cmd : {BIOCSBLEN, BIOCSETIF})
 		EXPECT_EQ(err_of(fresh.get(), cmd, bad.p), EFAULT) << std::hex << cmd;
@@ -156,4 +158,8 @@ TEST(Ioctl, LockedDescriptorRefusesAllButTheAllowList)
 	u = 1;
 	EXPECT_EQ(err_of(fd.get(), BIOCIMMEDIATE, &u), 0);
 	EXPECT_EQ(ioctl(fd.get(), BIOCFLUSH), 0);
+	// FreeBSD's list has no BIOCSETVLANPCP; macOS has no BIOCLOCK at all.
+	EXPECT_EQ(err_of(fd.get(), BIOCSETVLANPCP, &u), EPERM);
+	EXPECT_EQ(err_of(fd.get(), BIOCSBATCHWRITE, &u), EPERM);
+	EXPECT_EQ(err_of(fd.get(), BIOCGBATCHWRITE, &u), 0) << "getters stay allowed";
 }

@@ -84,6 +84,14 @@ const Op kOps[] = {
 	OP(FIONREAD, out),
 	OP(BIOCSHEADDROP, uint),
 	OP(BIOCGHEADDROP, out),
+	OP(BIOCFEEDBACK, uint),
+	OP(BIOCGFEEDBACK, out),
+	OP(BIOCSETVLANPCP, uint),
+	OP(BIOCGBATCHWRITE, out),
+	OP(BIOCSBATCHWRITE, uint),
+	OP(BIOCSWTIMEOUT, timeval),
+	OP(BIOCGWTIMEOUT, out),
+	OP(BIOCDWTIMEOUT, none),
 };
 #undef OP
 
@@ -185,6 +193,15 @@ private:
 		const size_t n = lens[pick(std::size(lens))];
 		for (size_t i = 0; i < n && i < buf_.size(); i++)
 			buf_[i] = static_cast<uint8_t>(rng_());
+		if (n >= 256 && pick(3) == 0) { // a batch (BIOCSBATCHWRITE) of mostly good records
+			for (size_t off = 0; n - off >= 256; off += 256) {
+				bpf_hdr h{};
+				h.bh_hdrlen = static_cast<unsigned short>(pick(4) ? 26 : pick(300));
+				h.bh_caplen = pick(4) ? 230 : any_uint(); // 26 + 230: exactly 256
+				h.bh_datalen = pick(8) ? h.bh_caplen : any_uint();
+				std::memcpy(buf_.data() + off, &h, SIZEOF_BPF_HDR(struct bpf_hdr));
+			}
+		}
 		const void *from = pick(15) ? static_cast<const void *>(buf_.data()) : bad_;
 		check(write(fd, from, from == bad_ ? std::min<size_t>(n, 4096) : n) < 0 ? errno : 0, "write");
 	}
@@ -214,6 +231,8 @@ private:
 			return;
 		}
 		const Op &op = kOps[pick(std::size(kOps))];
+		if (skip_ && std::strstr(skip_, op.name))
+			return; // BPFDEV_FUZZ_SKIP: leave these ioctls out (to bisect a finding)
 		if (op.cmd == BIOCLOCK && shared)
 			return; // keep the shared descriptor useful to the end
 		if (op.cmd == BIOCSBLEN && pick(4)) { // mostly modest, some huge
@@ -267,6 +286,7 @@ private:
 		check(ioctl(fd, op.cmd, arg) < 0 ? errno : 0, op.name);
 	}
 
+	const char *skip_ = std::getenv("BPFDEV_FUZZ_SKIP");
 	std::mt19937_64 rng_;
 	int shared_;
 	void *bad_;

@@ -255,6 +255,32 @@ Bytes vlan_frame(uint16_t vid, uint16_t ethertype, size_t len, uint32_t seq)
 	return f;
 }
 
+Bytes arp_frame(uint16_t op, const std::string &target)
+{
+	Bytes f(60, 0);
+	const uint8_t me[6] = {0x02, 0, 0, 0, 0, 0x02};
+	std::memset(f.data(), 0xff, 6);
+	std::memcpy(f.data() + 6, me, 6);
+	f[12] = 0x08;
+	f[13] = 0x06;
+	const uint8_t fixed[8] = {0, 1, 0x08, 0, 6, 4, static_cast<uint8_t>(op >> 8),
+				  static_cast<uint8_t>(op)};
+	std::memcpy(f.data() + 14, fixed, 8);
+	std::memcpy(f.data() + 22, me, 6);
+	in_addr sender{}, tip{};
+	inet_pton(AF_INET, "10.203.0.2", &sender);
+	inet_pton(AF_INET, target.c_str(), &tip);
+	std::memcpy(f.data() + 28, &sender, 4);
+	std::memcpy(f.data() + 38, &tip, 4);
+	return f;
+}
+
+bool is_arp(const Bytes &f, uint16_t op)
+{
+	return f.size() >= 22 && f[12] == 0x08 && f[13] == 0x06 && f[20] == (op >> 8) &&
+	       f[21] == (op & 0xff);
+}
+
 std::string mac_of(const std::string &ifname)
 {
 	std::ifstream in("/sys/class/net/" + ifname + "/address");

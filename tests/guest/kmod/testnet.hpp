@@ -94,6 +94,11 @@ int setif(int fd, const std::string &ifname);
 Bytes frame(uint16_t ethertype, size_t len, uint32_t seq);
 // The same with an 802.1Q tag (TPID 0x8100) after the MACs.
 Bytes vlan_frame(uint16_t vid, uint16_t ethertype, size_t len, uint32_t seq);
+// An ARP request (op 1) or reply (op 2) from 02:..:02 / 10.203.0.2 about
+// `target` (dotted quad), broadcast for a request.
+Bytes arp_frame(uint16_t op, const std::string &target);
+// Whether f is an ARP frame with operation op.
+bool is_arp(const Bytes &f, uint16_t op);
 std::string mac_of(const std::string &ifname);
 bool is_promisc(const std::string &ifname);
 

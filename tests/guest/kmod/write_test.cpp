@@ -14,7 +14,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-Bytes mac_bytes(const std::string &text)
+Bytes mac_of_bytes(const std::string &text)
 {
 	Bytes m(6);
 	unsigned v[6];
@@ -60,7 +60,7 @@ TEST(Write, SourceAddressIsFilledInUnlessHeaderComplete)
 	auto got = peer.drain();
 	ASSERT_EQ(got.size(), 1u);
 	Bytes expect = f;
-	Bytes mac = mac_bytes(mac_of(v.a()));
+	Bytes mac = mac_of_bytes(mac_of(v.a()));
 	std::copy(mac.begin(), mac.end(), expect.begin() + 6);
 	EXPECT_EQ(got[0], expect);
 }
@@ -134,4 +134,92 @@ TEST(Write, WriteFilterRejectionGivesEperm)
 	auto got = peer.drain();
 	ASSERT_EQ(got.size(), 1u);
 	EXPECT_EQ(got[0], ok);
+}
+
+TEST(Write, WriteFilterSeesTheSourceAddressAsWritten)
+{
+	// bpf_movein: the filter runs on the caller's bytes, before the source
+	// MAC is filled in. This one accepts only the source the test wrote.
+	Veth v("bw0", "bw1");
+	PacketSocket peer(v.b());
+	Fd bpf = open_bpf(v.a());
+	bpf_insn only_written_source[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 8),	// source bytes 2..5
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x00000001, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, 0xffff),
+		BPF_STMT(BPF_RET | BPF_K, 0),
+	};
+	bpf_program prog{4, only_written_source};
+	ASSERT_EQ(ioctl(bpf.get(), BIOCSETWF, &prog), 0);
+	Bytes f = frame(kTestType, 100, 1);	// source 02:00:00:00:00:01
+	ASSERT_EQ(write(bpf.get(), f.data(), f.size()), ssize_t(f.size()));
+	auto got = peer.drain();
+	ASSERT_EQ(got.size(), 1u);
+	Bytes mac = mac_of_bytes(mac_of(v.a()));
+	EXPECT_TRUE(std::equal(mac.begin(), mac.end(), got[0].begin() + 6))
+		<< "then the interface's address is filled in";
+}
+
+TEST(Write, VlanPcpIsThePriorityOfWrittenFrames)
+{
+	Veth v("bw0", "bw1");
+	sh("sysctl -qw net.ipv6.conf." + v.a() + ".disable_ipv6=1");	// no other traffic
+	// prio's default priomap: priority 6 and 7 go to band 1:1, 0 to 1:2.
+	sh("tc qdisc add dev " + v.a() + " root handle 1: prio");
+	Fd bpf = open_bpf(v.a());
+	set_hdrcmplt(bpf.get(), 1);
+	auto band_packets = [&](int band) {
+		std::string cmd = "tc -s class show dev " + v.a() + " classid 1:" + std::to_string(band);
+		FILE *p = popen(cmd.c_str(), "r");
+		char line[256];
+		long bytes = 0, pkts = -1;
+		while (p && std::fgets(line, sizeof(line), p))
+			if (const char *s = std::strstr(line, "Sent "))
+				std::sscanf(s, "Sent %ld bytes %ld pkt", &bytes, &pkts);
+		if (p)
+			pclose(p);
+		return pkts;
+	};
+	Bytes f = frame(kTestType, 100, 1);
+	unsigned pcp = 6;
+	ASSERT_EQ(ioctl(bpf.get(), BIOCSETVLANPCP, &pcp), 0);
+	long band1 = band_packets(1), band2 = band_packets(2);
+	for (int i = 0; i < 3; i++)
+		ASSERT_EQ(write(bpf.get(), f.data(), f.size()), 100);
+	EXPECT_EQ(band_packets(1) - band1, 3) << "priority 6 lands in band 1";
+	EXPECT_EQ(band_packets(2) - band2, 0);
+	pcp = 0;	// FreeBSD: 0 switches it off
+	ASSERT_EQ(ioctl(bpf.get(), BIOCSETVLANPCP, &pcp), 0);
+	for (int i = 0; i < 3; i++)
+		ASSERT_EQ(write(bpf.get(), f.data(), f.size()), 100);
+	EXPECT_EQ(band_packets(1) - band1, 3);
+	EXPECT_EQ(band_packets(2) - band2, 3) << "priority 0 lands in band 2";
+	pcp = BPF_PRIO_MAX + 1;
+	EXPECT_EQ(ioctl(bpf.get(), BIOCSETVLANPCP, &pcp), -1);
+	EXPECT_EQ(errno, EINVAL);
+}
+
+TEST(Write, VlanPcpReachesTheTagOfAVlanInterface)
+{
+	// A VLAN interface turns skb->priority into the tag's PCP through its
+	// egress map (FreeBSD's vlan(4) does it with net.link.vlan.mtag_pcp).
+	Veth v("bw0", "bw1");
+	sh("modprobe 8021q 2>/dev/null; ip link add link " + v.a() + " name bw0.10 type vlan id 10 "
+	   "egress-qos-map 0:0 1:1 2:2 3:3 4:4 5:5 6:6 7:7 && ip link set bw0.10 up");
+	PacketSocket peer(v.b());
+	Fd bpf = open_bpf("bw0.10");
+	set_hdrcmplt(bpf.get(), 1);
+	unsigned pcp = 5;
+	ASSERT_EQ(ioctl(bpf.get(), BIOCSETVLANPCP, &pcp), 0);
+	Bytes f = frame(kTestType, 100, 1);
+	ASSERT_EQ(write(bpf.get(), f.data(), f.size()), 100);
+	Bytes tagged;
+	for (const Bytes &g : peer.drain())
+		if (g.size() == 104 && g[16] == (kTestType >> 8))
+			tagged = g;
+	ASSERT_EQ(tagged.size(), 104u) << "the frame arrives tagged";
+	EXPECT_EQ(tagged[12], 0x81);
+	EXPECT_EQ(tagged[14] >> 5, 5) << "PCP";
+	EXPECT_EQ(((tagged[14] & 0x0f) << 8) | tagged[15], 10) << "VID";
+	sh_status("ip link del bw0.10");
 }

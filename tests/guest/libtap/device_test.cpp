@@ -5,6 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <poll.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -14,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include <net/bpf.h>
 #include <tap/tap.hpp>
 
 #include "guest_net.hpp"
@@ -224,6 +228,33 @@ TEST(LibtapDevice, WriteAndBatchedWriteArriveOnThePeer)
 	EXPECT_TRUE(same(got[0].bytes(), one));
 	EXPECT_TRUE(same(got[1].bytes(), f2));
 	EXPECT_TRUE(same(got[2].bytes(), f3));
+}
+
+TEST(LibtapDevice, BatchedWriteIsOneBatchAndCountsAPartialSend)
+{
+	Veth v("ltk0", "ltk1");
+	tap::Options o;
+	o.immediate = true;
+	o.header_complete = true;
+	tap::Device rx = open(v.b, o);
+	tap::Device tx = open(v.a, o);
+	int batch = 0;
+	ASSERT_EQ(::ioctl(*tx.pollable_handle(), BIOCGBATCHWRITE, &batch), 0);
+	EXPECT_EQ(batch, 1) << "header-complete devices write in batches";
+	std::vector<Bytes> frames;
+	for (int i = 0; i < 64; i++)
+		frames.push_back(frame(static_cast<unsigned>(i), i == 40 ? 1515u : 60u + i));
+	std::vector<std::span<const std::byte>> spans(frames.begin(), frames.end());
+	auto sent = tx.write(spans);
+	ASSERT_TRUE(sent) << sent.error().message();
+	EXPECT_EQ(*sent, 40u) << "the oversized 41st frame ends the batch";
+	auto rest = tx.write(std::span(spans).subspan(*sent));
+	ASSERT_FALSE(rest);
+	EXPECT_EQ(rest.error().code, std::errc::message_size) << rest.error().message();
+	auto got = collect(rx, 41, 1s);
+	ASSERT_EQ(got.size(), 40u);
+	for (std::size_t i = 0; i < got.size(); i++)
+		EXPECT_TRUE(same(got[i].bytes(), frames[i])) << i;
 }
 
 TEST(LibtapDevice, DirectionInIgnoresOwnTransmissions)

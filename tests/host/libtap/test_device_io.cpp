@@ -240,3 +240,58 @@ TEST(DeviceIo, InterruptWinsOverReadyData)
 	ASSERT_TRUE(second);
 	EXPECT_EQ(second->count(), 1u);
 }
+
+namespace {
+
+FakeDevice make_batch_device()
+{
+	int sv[2];
+	if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+		throw std::runtime_error("socketpair");
+	detail::DeviceInfo info{"fake:0", DLT_EN10MB, 262144, 64 * 1024, TimestampUnit::nanoseconds};
+	auto backend = detail::BpfBackend::adopt(detail::UniqueFd(sv[0]), info,
+						 detail::WriteMode::batch);
+	if (!backend)
+		throw std::runtime_error(backend.error().message());
+	return {Device(std::move(*backend)), detail::UniqueFd(sv[1])};
+}
+
+} // namespace
+
+TEST(DeviceIo, BatchModeWritesEveryFrameAsRecordsOfOneWrite)
+{
+	auto fake = make_batch_device();
+	std::vector<std::byte> a(60, std::byte{1}), b(1021, std::byte{2}), c(0);
+	std::span<const std::byte> frames[] = {a, b, c, a};
+	auto sent = fake.device.write(frames);
+	ASSERT_TRUE(sent);
+	EXPECT_EQ(*sent, 4u);
+	std::vector<std::byte> in(64 * 1024);
+	const ssize_t n = ::read(fake.kernel_side.get(), in.data(), in.size());
+	ASSERT_GT(n, 0) << "one write() carried them all";
+	auto batch = Batch::parse(std::span(in.data(), static_cast<std::size_t>(n)),
+				  TimestampUnit::microseconds);
+	ASSERT_TRUE(batch) << batch.error().message();
+	std::vector<std::vector<std::byte>> got;
+	for (PacketView p : *batch) {
+		EXPECT_EQ(p.wire_length(), p.bytes().size()) << "caplen == datalen, as xnu requires";
+		got.emplace_back(p.bytes().begin(), p.bytes().end());
+	}
+	const std::vector<std::vector<std::byte>> expect = {a, b, c, a};
+	EXPECT_EQ(got, expect);
+	ASSERT_TRUE(fake.device.write(a)) << "a single frame is a batch of one";
+	EXPECT_EQ(::read(fake.kernel_side.get(), in.data(), in.size()),
+		  static_cast<ssize_t>(BPF_WORDALIGN(SIZEOF_BPF_HDR(struct bpf_hdr) + 60)));
+}
+
+TEST(DeviceIo, AShortBatchWriteCountsTheRecordsBeforeIt)
+{
+	std::vector<std::byte> a(60), b(61), c(100);
+	std::span<const std::byte> frames[] = {a, b, c};
+	const std::size_t ra = BPF_WORDALIGN(26 + 60), rb = BPF_WORDALIGN(26 + 61);
+	EXPECT_EQ(detail::batch_frames_within(frames, 0), 0u);
+	EXPECT_EQ(detail::batch_frames_within(frames, ra), 1u);
+	EXPECT_EQ(detail::batch_frames_within(frames, ra + rb), 2u);
+	EXPECT_EQ(detail::batch_frames_within(frames, ra + rb + 1), 2u);
+	EXPECT_EQ(detail::batch_frames_within(frames, 1u << 20), 3u);
+}

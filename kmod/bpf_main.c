@@ -23,6 +23,11 @@ unsigned int bpfdev_default_bufsize = 32768;
 module_param_named(default_bufsize, bpfdev_default_bufsize, uint, 0644);
 MODULE_PARM_DESC(default_bufsize, "Buffer size before BIOCSBLEN, bytes (default 32768)");
 
+bool bpfdev_zerocopy_enable = true;
+module_param_named(zerocopy_enable, bpfdev_zerocopy_enable, bool, 0644);
+MODULE_PARM_DESC(zerocopy_enable,
+		 "Offer zero-copy buffers, BIOCSETBUFMODE(BPF_BUFMODE_ZBUF) (FreeBSD's net.bpf.zerocopy_enable; default on)");
+
 static unsigned int max_devices = 256;
 module_param(max_devices, uint, 0444);
 MODULE_PARM_DESC(max_devices, "Number of /dev/bpfN nodes that may be created (default 256)");

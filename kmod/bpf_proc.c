@@ -39,6 +39,7 @@ static void bpfdev_proc_show_d(struct seq_file *seq, struct bpfdev_d *d)
 {
 	char ifname[IFNAMSIZ] = "-";
 	struct bpfdev_pcpu_stats sum;
+	unsigned long pinned;
 	unsigned int bufsize;
 	u64 drops;
 
@@ -47,10 +48,12 @@ static void bpfdev_proc_show_d(struct seq_file *seq, struct bpfdev_d *d)
 		strscpy(ifname, d->bif->dev->name, sizeof(ifname));
 	bufsize = d->bufsize;
 	drops = d->drops;
+	pinned = bpfdev_zbuf_pages_locked(d);
 	spin_unlock_bh(&d->lock);
 	bpfdev_stats_read(d, &sum);
-	seq_printf(seq, "%4d %7d %-15s %9u %12llu %12llu %12llu %-5s %s%s%s\n",
+	seq_printf(seq, "%4d %7d %-15s %9u %12llu %12llu %12llu %-6s %6lu %-5s %s%s%s\n",
 		   d->unit, pid_vnr(d->owner), ifname, bufsize, sum.recv, sum.match, drops,
+		   READ_ONCE(d->bufops)->mode == BPF_BUFMODE_ZBUF ? "zbuf" : "buffer", pinned,
 		   bpfdev_dir_names[READ_ONCE(d->direction)],
 		   READ_ONCE(d->immediate) ? "I" : "", d->promisc ? "P" : "",
 		   d->locked ? "L" : "");
@@ -66,9 +69,10 @@ static int bpfdev_proc_show(struct seq_file *seq, void *v)
 	list_for_each_entry(d, &bpfdev_d_list, all_node)
 		count++;
 	if (net_eq(net, &init_net))
-		seq_printf(seq, "descriptors %u interfaces %d filters %d\n", count,
-			   atomic_read(&bpfdev_live_ifs), atomic_read(&bpfdev_live_filters));
-	seq_puts(seq, "unit     pid interface         bufsize         recv        match         drop dir   flags\n");
+		seq_printf(seq, "descriptors %u interfaces %d filters %d pinned %ld\n", count,
+			   atomic_read(&bpfdev_live_ifs), atomic_read(&bpfdev_live_filters),
+			   atomic_long_read(&bpfdev_zbuf_pinned));
+	seq_puts(seq, "unit     pid interface         bufsize         recv        match         drop mode   pinned dir   flags\n");
 	list_for_each_entry(d, &bpfdev_d_list, all_node)
 		if (net_eq(d->net, net))
 			bpfdev_proc_show_d(seq, d);

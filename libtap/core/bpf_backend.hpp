@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "backend.hpp"
+#include "bpf_source.hpp"
 #include "unique_fd.hpp"
 
 namespace tap::detail {
@@ -18,8 +19,10 @@ public:
 	// often a waiting read collects a part-filled buffer (read_timeout);
 	// zero means only when the descriptor says it is readable.
 	// Tests hand in a pipe or socket in place of /dev/bpf.
+	// source: where batches come from; null means copy mode (read()).
 	static Result<std::unique_ptr<BpfBackend>> adopt(UniqueFd fd, DeviceInfo info,
-							 std::chrono::nanoseconds poll_slice);
+							 std::chrono::nanoseconds poll_slice,
+							 std::unique_ptr<BufferSource> source = {});
 
 	Result<Batch> read(std::optional<std::chrono::nanoseconds> timeout) override;
 	Result<Batch> try_read() override;
@@ -31,14 +34,15 @@ public:
 	std::optional<int> pollable_handle() const noexcept override { return fd_.get(); }
 
 private:
-	BpfBackend(UniqueFd fd, UniqueFd wake, DeviceInfo info, std::chrono::nanoseconds slice);
+	BpfBackend(UniqueFd fd, UniqueFd wake, DeviceInfo info, std::chrono::nanoseconds slice,
+		   std::unique_ptr<BufferSource> source);
 	std::unexpected<Error> sys_error(int err, std::string_view call) const;
 	bool consume_interrupt() noexcept;
 	std::unexpected<Error> take_parse_error();
 
 	UniqueFd fd_;
 	UniqueFd wake_; // eventfd
-	std::unique_ptr<std::byte[]> buffer_; // exactly info_.buffer_size bytes
+	std::unique_ptr<BufferSource> source_; // copy mode or zero-copy
 	std::chrono::nanoseconds poll_slice_;
 	ParseStatus parse_; // what the walk of the last batch found
 };

@@ -16,8 +16,49 @@ namespace tap::detail {
 
 using namespace std::chrono;
 
+namespace {
+
+// Copy mode: bpf(4)'s read(), given exactly the buffer size.
+class CopySource final : public BufferSource {
+public:
+	// operator new aligns to at least 16 >= BPF_ALIGNMENT, as the parser needs.
+	explicit CopySource(std::size_t size)
+		: size_(size), buffer_(std::make_unique_for_overwrite<std::byte[]>(size))
+	{
+	}
+	std::expected<std::span<const std::byte>, Failure> next(int fd) override
+	{
+		// A non-blocking read hands over the hold buffer, or else the
+		// part-filled store buffer; EAGAIN only when both are empty.
+		ssize_t n;
+		do {
+			++syscalls_;
+			n = ::read(fd, buffer_.get(), size_);
+		} while (n < 0 && errno == EINTR);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return std::span<const std::byte>{};
+		if (n < 0)
+			return std::unexpected(Failure{errno, "read"});
+		return std::span<const std::byte>{buffer_.get(), static_cast<std::size_t>(n)};
+	}
+	std::size_t syscalls() const noexcept override { return syscalls_; }
+
+private:
+	std::size_t size_;
+	std::unique_ptr<std::byte[]> buffer_;
+	std::size_t syscalls_ = 0;
+};
+
+} // namespace
+
+std::unique_ptr<BufferSource> copy_source(std::size_t size)
+{
+	return std::make_unique<CopySource>(size);
+}
+
 Result<std::unique_ptr<BpfBackend>> BpfBackend::adopt(UniqueFd fd, DeviceInfo info,
-						      nanoseconds poll_slice)
+						      nanoseconds poll_slice,
+						      std::unique_ptr<BufferSource> source)
 {
 	const int flags = ::fcntl(fd.get(), F_GETFL);
 	if (flags < 0 || ::fcntl(fd.get(), F_SETFL, flags | O_NONBLOCK) < 0)
@@ -27,15 +68,16 @@ Result<std::unique_ptr<BpfBackend>> BpfBackend::adopt(UniqueFd fd, DeviceInfo in
 		return fail_errno(errno, info.name + ": eventfd");
 	if (info.buffer_size == 0)
 		return fail(errc::invalid_option, info.name + ": zero buffer size");
-	return std::unique_ptr<BpfBackend>(
-		new BpfBackend(std::move(fd), std::move(wake), std::move(info), poll_slice));
+	if (!source)
+		source = copy_source(info.buffer_size);
+	return std::unique_ptr<BpfBackend>(new BpfBackend(std::move(fd), std::move(wake),
+							  std::move(info), poll_slice, std::move(source)));
 }
 
-BpfBackend::BpfBackend(UniqueFd fd, UniqueFd wake, DeviceInfo info, nanoseconds slice)
+BpfBackend::BpfBackend(UniqueFd fd, UniqueFd wake, DeviceInfo info, nanoseconds slice,
+		       std::unique_ptr<BufferSource> source)
 	: Backend(std::move(info)), fd_(std::move(fd)), wake_(std::move(wake)),
-	  // operator new aligns to at least 16 >= BPF_ALIGNMENT, as the parser needs.
-	  buffer_(std::make_unique_for_overwrite<std::byte[]>(info_.buffer_size)),
-	  poll_slice_(slice)
+	  source_(std::move(source)), poll_slice_(slice)
 {
 }
 
@@ -67,22 +109,13 @@ std::unexpected<Error> BpfBackend::take_parse_error()
 
 Result<Batch> BpfBackend::try_read()
 {
-	// bpf(4): a non-blocking read hands over the hold buffer, or else the
-	// part-filled store buffer; EAGAIN only when both are empty.
-	// read() must be given exactly the buffer size.
 	if (parse_.error)
 		return take_parse_error();
-	ssize_t n;
-	do
-		n = ::read(fd_.get(), buffer_.get(), info_.buffer_size);
-	while (n < 0 && errno == EINTR);
-	if (n < 0) {
-		if (errno == EAGAIN || errno == EWOULDBLOCK)
-			return Batch{};
-		return sys_error(errno, "read");
-	}
+	auto buf = source_->next(fd_.get());
+	if (!buf)
+		return sys_error(buf.error().err, buf.error().call);
 	// Checked as the caller walks it: one pass over the buffer, not two.
-	return Batch::walk({buffer_.get(), static_cast<std::size_t>(n)}, info_.timestamp_unit, parse_);
+	return Batch::walk(*buf, info_.timestamp_unit, parse_);
 }
 
 Result<Batch> BpfBackend::read(std::optional<nanoseconds> timeout)

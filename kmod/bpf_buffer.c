@@ -42,12 +42,18 @@ static int bpfdev_copy_alloc(struct bpfdev_d *d, struct bpfdev_buf *bufs[2])
 	return 0;
 }
 
-/* BIOCSBLEN: buffers from an earlier attachment are the wrong size now. */
+/*
+ * BIOCSBLEN: buffers from an earlier attachment are the wrong size now. In
+ * head-drop mode twice max_bufsize, as macOS: a reader that may fall behind
+ * keeps a longer window of the newest traffic.
+ */
 static int bpfdev_copy_sblen(struct bpfdev_d *d, unsigned int *size)
 {
-	unsigned int max = max_t(unsigned int, READ_ONCE(bpfdev_max_bufsize), BPF_MINBUFSIZE);
+	unsigned int max = READ_ONCE(bpfdev_max_bufsize);
 	int err;
 
+	if (READ_ONCE(d->headdrop))
+		max *= 2;
 	*size = clamp(*size, (unsigned int)BPF_MINBUFSIZE, max);
 	err = bpfdev_slots_free(d);
 	if (err)

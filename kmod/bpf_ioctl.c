@@ -36,6 +36,7 @@ static bool bpfdev_lock_allows(unsigned int cmd)
 	case BIOCGETBUFMODE:
 	case BIOCGETZMAX:
 	case BIOCROTZBUF:
+	case BIOCGHEADDROP:
 		return true;
 	default:
 		return false;
@@ -319,7 +320,7 @@ static long bpfdev_ioctl_locked(struct file *file, struct bpfdev_d *d, unsigned 
 	case BIOCSRSIG:
 		if (bpfdev_get_uint(arg, &val))
 			return -EFAULT;
-		if (!val || val >= _NSIG)
+		if (!val || val > _NSIG)	/* signals are 1.._NSIG */
 			return -EINVAL;
 		/* Async wakeups send the file owner's signal: F_SETSIG's. */
 		WRITE_ONCE(file->f_owner.signum, val);
@@ -351,6 +352,15 @@ static long bpfdev_ioctl_locked(struct file *file, struct bpfdev_d *d, unsigned 
 		d->tstamp = val;
 		spin_unlock_bh(&d->lock);
 		return 0;
+	case BIOCSHEADDROP:
+		if (bpfdev_get_uint(arg, &val))
+			return -EFAULT;
+		spin_lock_bh(&d->lock);
+		d->headdrop = !!val;
+		spin_unlock_bh(&d->lock);
+		return 0;
+	case BIOCGHEADDROP:
+		return bpfdev_put_uint(arg, READ_ONCE(d->headdrop));
 	case BIOCLOCK:
 		d->locked = true;
 		return 0;
@@ -374,8 +384,9 @@ long bpfdev_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	struct bpfdev_d *d = file->private_data;
 	long ret;
 
+	/* ERESTARTSYS: restarted under SA_RESTART, EINTR otherwise, as BSD's PCATCH. */
 	if (mutex_lock_interruptible(&d->ioctl_lock))
-		return -EINTR;
+		return -ERESTARTSYS;
 	if (d->locked && !bpfdev_lock_allows(cmd)) {
 		ret = -EPERM;
 		goto out;

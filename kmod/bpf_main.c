@@ -15,13 +15,41 @@
 
 #include "bpfdev.h"
 
+/*
+ * Buffer sizes may be changed at run time, so each write is checked here:
+ * a size below BPF_MINBUFSIZE leaves no room for a record header (a caplen
+ * that underflows), and one above BPF_BUFSIZE_LIMIT is more than a
+ * descriptor may pin. Readers take the value once with READ_ONCE().
+ */
+#define BPF_BUFSIZE_LIMIT BIT(30)
+
+static int bpfdev_param_set_bufsize(const char *val, const struct kernel_param *kp)
+{
+	unsigned int n;
+	int err = kstrtouint(val, 0, &n);
+
+	if (err)
+		return err;
+	if (n < BPF_MINBUFSIZE || n > BPF_BUFSIZE_LIMIT)
+		return -EINVAL;
+	WRITE_ONCE(*(unsigned int *)kp->arg, n);
+	return 0;
+}
+
+static const struct kernel_param_ops bpfdev_bufsize_ops = {
+	.set = bpfdev_param_set_bufsize,
+	.get = param_get_uint,
+};
+
 unsigned int bpfdev_max_bufsize = BPF_MAXBUFSIZE;
-module_param_named(max_bufsize, bpfdev_max_bufsize, uint, 0644);
-MODULE_PARM_DESC(max_bufsize, "Largest buffer BIOCSBLEN grants, bytes (default 16 MiB)");
+module_param_cb(max_bufsize, &bpfdev_bufsize_ops, &bpfdev_max_bufsize, 0644);
+MODULE_PARM_DESC(max_bufsize,
+		 "Largest buffer BIOCSBLEN grants, bytes, 32..2^30 (default 16 MiB)");
 
 unsigned int bpfdev_default_bufsize = 32768;
-module_param_named(default_bufsize, bpfdev_default_bufsize, uint, 0644);
-MODULE_PARM_DESC(default_bufsize, "Buffer size before BIOCSBLEN, bytes (default 32768)");
+module_param_cb(default_bufsize, &bpfdev_bufsize_ops, &bpfdev_default_bufsize, 0644);
+MODULE_PARM_DESC(default_bufsize,
+		 "Buffer size before BIOCSBLEN, bytes, 32..2^30, at most max_bufsize (default 32768)");
 
 bool bpfdev_zerocopy_enable = true;
 module_param_named(zerocopy_enable, bpfdev_zerocopy_enable, bool, 0644);
@@ -56,7 +84,8 @@ static struct bpfdev_d *bpfdev_d_alloc(int unit)
 	init_waitqueue_head(&d->wait);
 	timer_setup(&d->timer, bpfdev_timeout_fn, 0);
 	d->bufops = &bpfdev_copy_bufops;
-	d->bufsize = clamp(bpfdev_default_bufsize, BPF_MINBUFSIZE, bpfdev_max_bufsize);
+	/* Both are >= BPF_MINBUFSIZE (the setter); default may exceed max. */
+	d->bufsize = min(READ_ONCE(bpfdev_default_bufsize), READ_ONCE(bpfdev_max_bufsize));
 	d->direction = BPF_D_INOUT;
 	d->unit = unit;
 	d->net = get_net(current->nsproxy->net_ns);
@@ -113,24 +142,46 @@ static int bpfdev_open_unit(struct inode *inode, struct file *file)
 	return 0;
 }
 
+/* What a tap inside an RCU section may still touch: d, its filters, stats. */
+static void bpfdev_d_free(struct bpfdev_d *d)
+{
+	bpfdev_filters_free(d);
+	free_percpu(d->stats);
+	put_net(d->net);
+	kfree(d);
+}
+
+static void bpfdev_d_free_rcu(struct rcu_head *head)
+{
+	bpfdev_d_free(container_of(head, struct bpfdev_d, rcu));
+}
+
+/*
+ * close(). A descriptor that was never attached was never on a tap's list:
+ * no RTNL and no grace period. One that was waits for taps still walking
+ * the list it left through call_rcu(), so close() itself does not block.
+ * d->bif can only go from set to NULL here (the notifier detaches; attach
+ * needs this file's ioctl), and it becomes NULL after list_del_rcu().
+ */
 static int bpfdev_release(struct inode *inode, struct file *file)
 {
 	struct bpfdev_d *d = file->private_data;
 
 	bpfdev_proc_del(d);
-	rtnl_lock();
-	bpfdev_detach(d);
-	rtnl_unlock();
-	/* The tap may still hold d inside an RCU section. */
-	synchronize_net();
+	if (READ_ONCE(d->bif)) {
+		rtnl_lock();
+		bpfdev_detach(d);
+		rtnl_unlock();
+	}
 	del_timer_sync(&d->timer);
-	bpfdev_filters_free(d);
+	/* The tap stores only while d->bif is set, checked under d->lock. */
 	bpfdev_slots_free(d);	/* no read() can run: never waits */
-	free_percpu(d->stats);
-	put_net(d->net);
 	if (d->unit >= 0)
 		clear_bit(d->unit, bpfdev_units_busy);
-	kfree(d);
+	if (d->ever_attached)
+		call_rcu(&d->rcu, bpfdev_d_free_rcu);
+	else
+		bpfdev_d_free(d);
 	return 0;
 }
 
@@ -231,8 +282,6 @@ static int __init bpfdev_init(void)
 {
 	int err;
 
-	if (bpfdev_max_bufsize < BPF_MINBUFSIZE)
-		bpfdev_max_bufsize = BPF_MINBUFSIZE;
 	err = bpfdev_tap_init();
 	if (err)
 		return err;

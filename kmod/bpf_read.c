@@ -11,9 +11,18 @@
 
 #include "bpfdev.h"
 
+/*
+ * Wake readers after a record was stored. With nobody asleep (the common
+ * case in immediate mode) the wait-queue lock is not taken: the smp_mb() in
+ * wq_has_sleeper() orders the store of the record (under d->lock) before
+ * the look at the queue, and pairs with the barrier a waiter has between
+ * joining the queue and testing its condition (set_current_state() in
+ * wait_event*(); poll() tests under d->lock, after poll_wait()).
+ */
 void bpfdev_wakeup(struct bpfdev_d *d)
 {
-	wake_up_interruptible(&d->wait);
+	if (wq_has_sleeper(&d->wait))
+		wake_up_interruptible(&d->wait);
 	if (d->fasync)
 		kill_fasync(&d->fasync, SIGIO, POLL_IN);
 }

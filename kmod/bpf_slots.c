@@ -38,6 +38,7 @@ static void bpfdev_slots_reclaim(struct bpfdev_d *d)
 	d->fbuf = d->hbuf;
 	d->hbuf = NULL;
 	d->hlen = 0;
+	d->hcnt = 0;
 	d->fbuf->published = false;
 }
 
@@ -48,15 +49,23 @@ void bpfdev_slots_reclaim_acked_locked(struct bpfdev_d *d)
 		bpfdev_slots_reclaim(d);
 }
 
+/* Set the three slots, all empty of records. */
+static void bpfdev_slots_set(struct bpfdev_d *d, struct bpfdev_buf *s, struct bpfdev_buf *f)
+{
+	d->sbuf = s;
+	d->fbuf = f;
+	d->hbuf = NULL;
+	d->slen = 0;
+	d->hlen = 0;
+	d->scnt = 0;
+	d->hcnt = 0;
+}
+
 /* Install a mode's two new buffers as store and free. Takes d->lock. */
 void bpfdev_slots_install(struct bpfdev_d *d, struct bpfdev_buf *bufs[2])
 {
 	spin_lock_bh(&d->lock);
-	d->sbuf = bufs[0];
-	d->fbuf = bufs[1];
-	d->hbuf = NULL;
-	d->slen = 0;
-	d->hlen = 0;
+	bpfdev_slots_set(d, bufs[0], bufs[1]);
 	spin_unlock_bh(&d->lock);
 }
 
@@ -118,11 +127,7 @@ int bpfdev_slots_free(struct bpfdev_d *d)
 	bufs[0] = d->sbuf;
 	bufs[1] = d->hbuf;
 	bufs[2] = d->fbuf;
-	d->sbuf = NULL;
-	d->hbuf = NULL;
-	d->fbuf = NULL;
-	d->slen = 0;
-	d->hlen = 0;
+	bpfdev_slots_set(d, NULL, NULL);
 	spin_unlock_bh(&d->lock);
 	for (i = 0; i < ARRAY_SIZE(bufs); i++)
 		if (bufs[i])
@@ -139,8 +144,10 @@ void bpfdev_reset_locked(struct bpfdev_d *d)
 {
 	if (d->hbuf && (!d->hbuf->published || bpfdev_slots_acked(d)))
 		bpfdev_slots_reclaim(d);
-	if (d->sbuf && !d->sbuf->published)
+	if (d->sbuf && !d->sbuf->published) {
 		d->slen = 0;
+		d->scnt = 0;
+	}
 	d->drops = 0;
 	bpfdev_stats_zero(d);
 }
@@ -156,10 +163,26 @@ void bpfdev_slots_rotate_locked(struct bpfdev_d *d)
 {
 	d->hbuf = d->sbuf;
 	d->hlen = d->slen;
+	d->hcnt = d->scnt;
 	d->sbuf = d->fbuf;
 	d->slen = 0;
+	d->scnt = 0;
 	d->fbuf = NULL;
 	bpfdev_slots_publish(d, d->hbuf, d->hlen);
+}
+
+/*
+ * Head drop (macOS): the reader is behind, so the oldest records go, not
+ * the newest. Only a hold buffer nobody is reading and the user does not
+ * own can go; its records count as dropped.
+ */
+static bool bpfdev_slots_drop_hold(struct bpfdev_d *d)
+{
+	if (!d->headdrop || !d->hbuf || d->hbuf_in_use || d->hbuf->published)
+		return false;
+	d->drops += d->hcnt;
+	bpfdev_slots_reclaim(d);
+	return true;
 }
 
 /*
@@ -184,7 +207,7 @@ bool bpfdev_slots_catch_locked(struct bpfdev_d *d, const struct bpfdev_frame *f,
 	}
 	curlen = BPF_WORDALIGN(d->slen);
 	if (curlen + totlen > d->bufsize || d->sbuf->published) {
-		if (!d->fbuf) {
+		if (!d->fbuf && !bpfdev_slots_drop_hold(d)) {
 			/* No room and no free buffer: zero-copy hands the store over. */
 			bpfdev_slots_publish(d, d->sbuf, d->slen);
 			d->drops++;
@@ -200,6 +223,7 @@ bool bpfdev_slots_catch_locked(struct bpfdev_d *d, const struct bpfdev_frame *f,
 		memset(d->sbuf->data + d->slen, 0, curlen - d->slen);
 	bpfdev_record_write(d, d->sbuf->data + curlen, f, caplen, hdrlen);
 	d->slen = curlen + totlen;
+	d->scnt++;
 	return wake;
 }
 

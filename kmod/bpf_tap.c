@@ -55,6 +55,12 @@ static int bpfdev_link_type(const struct net_device *dev, unsigned int *dlt,
 	}
 }
 
+/* bh_hdrlen: the record header padded so the network header is aligned. */
+static unsigned int bpfdev_hdrlen(unsigned int linkhdr_len)
+{
+	return BPF_WORDALIGN(linkhdr_len + SIZEOF_BPF_HDR(struct bpf_hdr)) - linkhdr_len;
+}
+
 /* Build the wire image of a tagged frame in this CPU's scratch skb. */
 static struct sk_buff *bpfdev_scratch_frame(const struct bpfdev_frame *f)
 {
@@ -104,7 +110,7 @@ static void bpfdev_tap_frame(struct bpfdev_if *bif, struct sk_buff *skb, bool ou
 	bool scratch_tried = false;
 	struct bpfdev_d *d;
 
-	if (bif->dlt == DLT_EN10MB && skb_vlan_tag_present(skb)) {
+	if (READ_ONCE(bif->dlt) == DLT_EN10MB && skb_vlan_tag_present(skb)) {
 		f.has_tag = true;
 		f.tag[0] = skb->vlan_proto;
 		f.tag[1] = htons(skb_vlan_tag_get(skb));
@@ -156,9 +162,9 @@ static int bpfdev_tap_rcv(struct sk_buff *skb, struct net_device *dev,
 	int off;
 
 	/* Multicast looped back by the stack, and lo's transmit copy: seen once. */
-	if (skb->pkt_type == PACKET_LOOPBACK || (outgoing && bif->loopback))
+	if (skb->pkt_type == PACKET_LOOPBACK || (outgoing && READ_ONCE(bif->loopback)))
 		goto out;
-	if (bif->dlt == DLT_EN10MB)
+	if (READ_ONCE(bif->dlt) == DLT_EN10MB)
 		link = skb_mac_header_was_set(skb) ? skb_mac_header(skb) : skb->data;
 	else
 		link = skb_network_header(skb);
@@ -200,8 +206,7 @@ static struct bpfdev_if *bpfdev_if_get(struct net_device *dev)
 		kfree(bif);
 		return ERR_PTR(err);
 	}
-	bif->hdrlen = BPF_WORDALIGN(bif->linkhdr_len + SIZEOF_BPF_HDR(struct bpf_hdr)) -
-		      bif->linkhdr_len;
+	bif->hdrlen = bpfdev_hdrlen(bif->linkhdr_len);
 	bif->loopback = dev->flags & IFF_LOOPBACK;
 	bif->dev = dev;
 	dev_hold(dev);
@@ -215,15 +220,43 @@ static struct bpfdev_if *bpfdev_if_get(struct net_device *dev)
 	return bif;
 }
 
+static void bpfdev_if_free_rcu(struct rcu_head *head)
+{
+	struct bpfdev_if *bif = container_of(head, struct bpfdev_if, rcu);
+
+	dev_put(bif->dev);
+	kfree(bif);
+	atomic_dec(&bpfdev_live_ifs);
+}
+
+/*
+ * Drop the tap when its last descriptor has gone. Taps in flight may still
+ * run on bif (and use bif->dev) inside their RCU section: bif and its
+ * device reference go after a grace period, without waiting for it here.
+ */
 static void bpfdev_if_put(struct bpfdev_if *bif)
 {
 	if (!list_empty(&bif->dlist))
 		return;
-	dev_remove_pack(&bif->pt);	/* waits for taps in flight */
+	__dev_remove_pack(&bif->pt);
 	list_del(&bif->node);
-	dev_put(bif->dev);
-	kfree_rcu(bif, rcu);
-	atomic_dec(&bpfdev_live_ifs);
+	call_rcu(&bif->rcu, bpfdev_if_free_rcu);
+}
+
+/* Take d off its interface's list; bif itself stays. Called with RTNL held. */
+static void bpfdev_unlink(struct bpfdev_d *d)
+{
+	struct bpfdev_if *bif = d->bif;
+
+	list_del_rcu(&d->bif_node);
+	d->unlink_gp = get_state_synchronize_rcu();
+	if (d->promisc) {
+		d->promisc = false;
+		dev_set_promiscuity(bif->dev, -1);
+	}
+	spin_lock_bh(&d->lock);
+	WRITE_ONCE(d->bif, NULL);
+	spin_unlock_bh(&d->lock);
 }
 
 /* Called with RTNL held. */
@@ -234,14 +267,7 @@ void bpfdev_detach(struct bpfdev_d *d)
 	ASSERT_RTNL();
 	if (!bif)
 		return;
-	list_del_rcu(&d->bif_node);
-	if (d->promisc) {
-		d->promisc = false;
-		dev_set_promiscuity(bif->dev, -1);
-	}
-	spin_lock_bh(&d->lock);
-	WRITE_ONCE(d->bif, NULL);
-	spin_unlock_bh(&d->lock);
+	bpfdev_unlink(d);
 	bpfdev_if_put(bif);
 }
 
@@ -268,15 +294,19 @@ int bpfdev_attach(struct bpfdev_d *d, const char *ifname)
 		err = PTR_ERR(bif);
 		goto unlock;
 	}
-	if (d->bif) {
+	if (d->bif)
 		bpfdev_detach(d);
-		/* Taps may still walk the old list through d->bif_node. */
+	/*
+	 * Taps may still walk the list d left (moved, or detached by the
+	 * notifier) through d->bif_node: relink only after a grace period.
+	 */
+	if (d->ever_attached && !poll_state_synchronize_rcu(d->unlink_gp))
 		synchronize_net();
-	}
 	list_add_rcu(&d->bif_node, &bif->dlist);
 	spin_lock_bh(&d->lock);
 	WRITE_ONCE(d->bif, bif);
 	d->detached = false;
+	d->ever_attached = true;
 	spin_unlock_bh(&d->lock);
 unlock:
 	rtnl_unlock();
@@ -295,8 +325,13 @@ unlock:
 	return 0;
 }
 
-/* Sum the per-CPU counters the tap keeps for d. */
-void bpfdev_stats_read(struct bpfdev_d *d, struct bpfdev_pcpu_stats *sum)
+/*
+ * The per-CPU counters only ever grow: each CPU's tap increments its own
+ * without a lock (this_cpu_inc, a read-modify-write). Zeroing them from
+ * another CPU would race those increments and lose the reset, so a reset
+ * records the sums as a baseline instead, and readers subtract it.
+ */
+static void bpfdev_stats_sum(struct bpfdev_d *d, struct bpfdev_pcpu_stats *sum)
 {
 	int cpu;
 
@@ -310,39 +345,76 @@ void bpfdev_stats_read(struct bpfdev_d *d, struct bpfdev_pcpu_stats *sum)
 	}
 }
 
+/* The counters since the last reset. Takes d->lock. */
+void bpfdev_stats_read(struct bpfdev_d *d, struct bpfdev_pcpu_stats *sum)
+{
+	struct bpfdev_pcpu_stats base;
+
+	spin_lock_bh(&d->lock);
+	base = d->stats_base;
+	spin_unlock_bh(&d->lock);
+	bpfdev_stats_sum(d, sum);
+	sum->recv -= base.recv;
+	sum->match -= base.match;
+}
+
+/* Called with d->lock held. */
 void bpfdev_stats_zero(struct bpfdev_d *d)
 {
-	int cpu;
+	bpfdev_stats_sum(d, &d->stats_base);
+}
 
-	for_each_possible_cpu(cpu) {
-		struct bpfdev_pcpu_stats *s = per_cpu_ptr(d->stats, cpu);
+/* The interface went away (or took a link type we cannot give): detach all. */
+static void bpfdev_if_detach_all(struct bpfdev_if *bif)
+{
+	struct bpfdev_d *d, *tmp;
 
-		WRITE_ONCE(s->recv, 0);
-		WRITE_ONCE(s->match, 0);
+	list_for_each_entry_safe(d, tmp, &bif->dlist, bif_node) {
+		spin_lock_bh(&d->lock);
+		d->detached = true;
+		spin_unlock_bh(&d->lock);
+		bpfdev_unlink(d);
+		wake_up_interruptible(&d->wait);
+		if (d->fasync)
+			kill_fasync(&d->fasync, SIGIO, POLL_HUP);
 	}
+	/* Freed once, after the walk: nothing above touches bif after this. */
+	bpfdev_if_put(bif);
+}
+
+/*
+ * The device's type changed (bonding takes its first slave's): the link
+ * type and header length follow. A tap in flight may see the old or the new
+ * values; each is a valid record layout.
+ */
+static void bpfdev_if_retype(struct bpfdev_if *bif)
+{
+	unsigned int dlt, linkhdr_len;
+
+	if (bpfdev_link_type(bif->dev, &dlt, &linkhdr_len)) {
+		bpfdev_if_detach_all(bif);
+		return;
+	}
+	WRITE_ONCE(bif->dlt, dlt);
+	WRITE_ONCE(bif->linkhdr_len, linkhdr_len);
+	WRITE_ONCE(bif->hdrlen, bpfdev_hdrlen(linkhdr_len));
+	WRITE_ONCE(bif->loopback, bif->dev->flags & IFF_LOOPBACK);
 }
 
 static int bpfdev_netdev_event(struct notifier_block *nb, unsigned long event, void *ptr)
 {
 	struct net_device *dev = netdev_notifier_info_to_dev(ptr);
 	struct bpfdev_if *bif;
-	struct bpfdev_d *d, *tmp;
 
-	if (event != NETDEV_UNREGISTER)
+	if (event != NETDEV_UNREGISTER && event != NETDEV_POST_TYPE_CHANGE)
 		return NOTIFY_DONE;
 	bif = bpfdev_if_find(dev);
 	if (!bif)
 		return NOTIFY_DONE;
-	/* The last detach frees bif: walk with a saved next pointer. */
-	list_for_each_entry_safe(d, tmp, &bif->dlist, bif_node) {
-		spin_lock_bh(&d->lock);
-		d->detached = true;
-		spin_unlock_bh(&d->lock);
-		bpfdev_detach(d);
-		wake_up_interruptible(&d->wait);
-		if (d->fasync)
-			kill_fasync(&d->fasync, SIGIO, POLL_HUP);
-	}
+	if (event == NETDEV_UNREGISTER)
+		bpfdev_if_detach_all(bif);
+	else
+		bpfdev_if_retype(bif);
 	return NOTIFY_DONE;
 }
 
@@ -388,6 +460,6 @@ int bpfdev_tap_init(void)
 void bpfdev_tap_exit(void)
 {
 	unregister_netdevice_notifier(&bpfdev_netdev_nb);
-	rcu_barrier();	/* kfree_rcu of the last bif */
+	rcu_barrier();	/* the last bif's and descriptors' call_rcu */
 	bpfdev_scratch_free();
 }

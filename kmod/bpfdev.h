@@ -55,16 +55,21 @@ struct bpfdev_d {
 	const struct bpfdev_bufops *bufops;	/* the buffer mode */
 	struct bpfdev_buf *sbuf, *hbuf, *fbuf;
 	unsigned int slen, hlen, bufsize;
+	unsigned int scnt, hcnt;	/* records in store and hold */
 	bool hbuf_in_use;		/* a read is copying the hold buffer out */
+	bool headdrop;			/* macOS BIOCSHEADDROP: drop the oldest buffer */
 	u64 drops;
 
 	struct bpfdev_filter __rcu *rfilter;
 	struct bpfdev_filter __rcu *wfilter;
 	struct bpfdev_pcpu_stats __percpu *stats;
+	struct bpfdev_pcpu_stats stats_base;	/* sums at the last reset, under lock */
 
 	unsigned int direction;
 	unsigned int tstamp;
 	bool immediate, hdrcmplt, promisc, locked, detached;
+	bool ever_attached;		/* was on a tap's list: free after a grace period */
+	unsigned long unlink_gp;	/* RCU state when it left that list */
 
 	unsigned long rtout;		/* read timeout in jiffies, 0: none */
 	struct __kernel_old_timeval rtout_tv;
@@ -76,6 +81,7 @@ struct bpfdev_d {
 	int unit;			/* /dev/bpfN number, -1 for /dev/bpf */
 	struct pid *owner;		/* process that opened it */
 	struct list_head all_node;	/* on /proc/net/bpfdev's list */
+	struct rcu_head rcu;
 };
 
 /*

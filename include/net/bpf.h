@@ -225,6 +225,13 @@ enum bpf_direction {
 #define BIOCSETFNR	_IOW('B', 130, struct bpf_program)
 #define BIOCGTSTAMP	_IOR('B', 131, unsigned int)
 #define BIOCSTSTAMP	_IOW('B', 132, unsigned int)
+/*
+ * macOS's head drop: a full buffer with the reader behind drops the oldest
+ * buffer, not the newest packet. macOS's numbers; FreeBSD's 128 is
+ * BIOCROTZBUF, which the Linux encoding tells apart by its argument size.
+ */
+#define BIOCSHEADDROP	_IOW('B', 128, int)
+#define BIOCGHEADDROP	_IOR('B', 128, int)
 /* bpfdev's own, numbered clear of the BSDs' */
 #define BIOCGSTATS64	_IOR('B', 200, struct bpf_stat64)
 #define BIOCGSEESENT	BIOCGDIRECTION

@@ -80,6 +80,8 @@ const Op kOps[] = {
 	OP(BIOCGTSTAMP, out),
 	OP(BIOCSTSTAMP, uint),
 	OP(FIONREAD, out),
+	OP(BIOCSHEADDROP, uint),
+	OP(BIOCGHEADDROP, out),
 };
 #undef OP
 

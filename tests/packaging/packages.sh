@@ -118,15 +118,16 @@ ok install '[ $rc = 0 ]'
 [ $rc = 0 ] || { tail -40 "$work/install.log" | sed 's/^/  # /'; exit 1; }
 for b in /lib/modules/*/build; do
 	k=$(basename "$(dirname "$b")")
-	ok "dkms-installed-$k" '[ -f /lib/modules/$k/updates/dkms/bpfdev.ko ] && dkms status -m bpfdev -v "$VER" -k "$k" | grep -q installed'
+	ok "dkms-installed-$k" 'ls /lib/modules/$k/updates/dkms/bpfdev.ko* >/dev/null 2>&1 && dkms status -m bpfdev -v "$VER" -k "$k" | grep -q installed'
 done
+# (DKMS compresses the module as the kernel does: bpfdev.ko.xz on 6.12.)
 # A kernel upgrade: the kernel's postinst hook (what installing a
 # linux-image runs) rebuilds the module through AUTOINSTALL.
 k=$(scripts/kernel-version)
 dkms unbuild -m bpfdev -v "$VER" -k "$k" >"$work/unbuild.log" 2>&1
-ok kernel-hook-rebuilds '[ ! -e /lib/modules/$k/updates/dkms/bpfdev.ko ] &&
+ok kernel-hook-rebuilds '! ls /lib/modules/$k/updates/dkms/bpfdev.ko* >/dev/null 2>&1 &&
 	/etc/kernel/postinst.d/dkms "$k" >"$work/hook.log" 2>&1 &&
-	[ -f /lib/modules/$k/updates/dkms/bpfdev.ko ] && dkms status -m bpfdev -v "$VER" -k "$k" | grep -q installed' ||
+	ls /lib/modules/$k/updates/dkms/bpfdev.ko* >/dev/null 2>&1 && dkms status -m bpfdev -v "$VER" -k "$k" | grep -q installed' ||
 	cat "$work/unbuild.log" "$work/hook.log" | tail -20 | sed 's/^/  # /'
 ok group-created 'getent group access_bpf >/dev/null'
 ok udev-rule-installed '[ -f /usr/lib/udev/rules.d/60-bpfdev.rules ]'

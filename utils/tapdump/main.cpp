@@ -327,7 +327,9 @@ tap::Result<void> capture_loop(Run &run, tap::Device &device, std::size_t index,
 				tapdump::print_packet(stdout, a.print, device.datalink(), p.timestamp(),
 						      p.bytes(), p.wire_length());
 			}
-			captured.fetch_add(1, std::memory_order_relaxed);
+			// Only this loop writes its count (others only read it): no
+			// locked read-modify-write per packet.
+			captured.store(captured.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
 			if (a.count && slot + 1 == a.count) {
 				finished = true; // the last one: stop without waiting for more
 				break;
@@ -414,19 +416,24 @@ int capture_workers(const Args &a)
 	print_listening(a, group[0].datalink(), (" with " + std::to_string(a.workers) + " workers").c_str());
 	const bool live_count = isatty(STDERR_FILENO);
 	Run run{a, [&group] { group.interrupt(); }};
-	std::vector<std::atomic<std::uint64_t>> captured(a.workers);
+	// A cache line per worker's count, so workers on different CPUs do not
+	// pass one line back and forth on every packet.
+	struct alignas(64) Count {
+		std::atomic<std::uint64_t> n{0};
+	};
+	std::vector<Count> captured(a.workers);
 	std::atomic<bool> done{false};
 	tap::Result<void> result;
 	std::thread runner([&] {
 		result = group.run([&](std::size_t i, tap::Device &member) {
-			return capture_loop(run, member, i, captured[i], false);
+			return capture_loop(run, member, i, captured[i].n, false);
 		});
 		done = true;
 	});
 	auto total = [&] {
 		std::uint64_t n = 0;
 		for (auto &c : captured)
-			n += c.load(std::memory_order_relaxed);
+			n += c.n.load(std::memory_order_relaxed);
 		return n;
 	};
 	while (!done) {
@@ -435,7 +442,7 @@ int capture_workers(const Args &a)
 			continue;
 		std::string line = "\rGot " + std::to_string(total()) + " (";
 		for (std::size_t i = 0; i < captured.size(); ++i)
-			line += (i ? " " : "") + std::to_string(i) + ": " + std::to_string(captured[i].load());
+			line += (i ? " " : "") + std::to_string(i) + ": " + std::to_string(captured[i].n.load());
 		std::fprintf(stderr, "%s)", line.c_str());
 	}
 	runner.join();
@@ -447,7 +454,7 @@ int capture_workers(const Args &a)
 	if (auto each = group.member_stats()) {
 		for (std::size_t i = 0; i < each->size(); ++i)
 			std::fprintf(stderr, "worker %zu: %llu captured, %llu received by filter, %llu dropped by kernel\n",
-				     i, static_cast<unsigned long long>(captured[i].load()),
+				     i, static_cast<unsigned long long>(captured[i].n.load()),
 				     static_cast<unsigned long long>((*each)[i].received),
 				     static_cast<unsigned long long>((*each)[i].dropped));
 	}

@@ -24,6 +24,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -126,9 +127,32 @@ Rate group_rate(int serial, std::size_t members, double seconds, const std::vect
 	return out;
 }
 
-// tapdump with `workers` workers writing to dir for `seconds` after it said
-// "listening": packets captured per second.
-double tapdump_rate(const std::string &tool, int workers, const std::string &dir, double secs)
+// The CPU time a process has used, all its threads (utime + stime).
+double process_cpu_seconds(pid_t pid)
+{
+	std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+	std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+	const auto paren = text.rfind(')');
+	if (paren == std::string::npos)
+		return 0;
+	std::istringstream fields(text.substr(paren + 2));
+	std::string skip;
+	for (int i = 0; i < 11; ++i) // state .. cmajflt: fields 3 to 13
+		fields >> skip;
+	double utime = 0, stime = 0;
+	fields >> utime >> stime;
+	return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// tapdump with `workers` workers writing to dir for `secs` after it said
+// "listening": packets captured per second, and its CPU time over that
+// window (all threads). Zero rate: no result (it never started, or died).
+struct DumpRate {
+	double pps = 0;
+	double cpu = 0; // CPU-seconds per second of the window: up to the CPUs used
+};
+
+DumpRate tapdump_rate(const std::string &tool, int workers, const std::string &dir, double secs)
 {
 	const std::string err = dir + "/tapdump.err";
 	const pid_t pid = fork();
@@ -154,7 +178,9 @@ double tapdump_rate(const std::string &tool, int workers, const std::string &dir
 	while (said("listening").empty() && steady_clock::now() < give_up)
 		std::this_thread::sleep_for(milliseconds(10));
 	const auto t0 = steady_clock::now();
+	const double cpu0 = process_cpu_seconds(pid);
 	std::this_thread::sleep_for(duration<double>(secs));
+	const double cpu1 = process_cpu_seconds(pid);
 	kill(pid, SIGINT);
 	const double ran = duration<double>(steady_clock::now() - t0).count();
 	waitpid(pid, nullptr, 0);
@@ -162,11 +188,13 @@ double tapdump_rate(const std::string &tool, int workers, const std::string &dir
 	std::system(("rm -f '" + dir + "'/cap*").c_str());
 	const auto at = text.find(" packets captured");
 	if (at == std::string::npos) {
-		std::fprintf(stderr, "bench_dpdk_group: tapdump said:\n%s\n", said("").c_str());
-		return 0;
+		std::fprintf(stderr, "bench_dpdk_group: no result from %s; it said:\n%s\n", tool.c_str(),
+			     said("").c_str());
+		return {};
 	}
 	const auto line = text.rfind('\n', at);
-	return std::strtod(text.c_str() + (line == std::string::npos ? 0 : line + 1), nullptr) / ran;
+	return {std::strtod(text.c_str() + (line == std::string::npos ? 0 : line + 1), nullptr) / ran,
+		(cpu1 - cpu0) / ran};
 }
 
 double median(std::vector<double> v)
@@ -253,15 +281,25 @@ int main(int argc, char **argv)
 	const char *dir = mkdtemp(tmpl);
 	if (!dir)
 		return 1;
+	std::vector<double> dump_cpu_ratios;
 	for (int rep = 0; rep < reps; ++rep) {
-		const double one = tapdump_rate(tool, 1, dir, seconds);
-		const double two = tapdump_rate(tool, 2, dir, seconds);
-		dump_ratios.push_back(one > 0 ? two / one : 0);
-		std::printf("  run %d: tapdump -w (tmpfs, -C 64 -W 2) on net_null: 1 worker %.2f Mpps; --workers 2 "
-			    "%.2f Mpps; %.2fx\n",
-			    rep + 1, one / 1e6, two / 1e6, dump_ratios.back());
+		const DumpRate one = tapdump_rate(tool, 1, dir, seconds);
+		const DumpRate two = tapdump_rate(tool, 2, dir, seconds);
+		if (one.pps <= 0 || two.pps <= 0) {
+			std::printf("  run %d: tapdump: no result\n", rep + 1);
+			continue;
+		}
+		dump_ratios.push_back(two.pps / one.pps);
+		if (one.cpu > 0 && two.cpu > 0)
+			dump_cpu_ratios.push_back((two.pps / two.cpu) / (one.pps / one.cpu));
+		std::printf("  run %d: tapdump -w (tmpfs, -C 64 -W 2) on net_null: 1 worker %.2f Mpps (CPU %.0f%%); "
+			    "--workers 2 %.2f Mpps (CPU %.0f%%); %.2fx\n",
+			    rep + 1, one.pps / 1e6, one.cpu * 100, two.pps / 1e6, two.cpu * 100, dump_ratios.back());
 	}
-	summary("tapdump --workers 2 / 1 worker", dump_ratios, "");
+	if (!dump_ratios.empty())
+		summary("tapdump --workers 2 / 1 worker", dump_ratios, "");
+	if (!dump_cpu_ratios.empty())
+		summary("  the same per CPU-second of tapdump", dump_cpu_ratios, "");
 	rmdir(dir);
 	return 0;
 }

@@ -97,6 +97,8 @@ template <bool Filtered>
 	unsigned nrejected = 0;
 	std::size_t count = count_;
 	const std::uint32_t snap = snap_;
+	rte_mbuf **const held = held_.data();
+	PacketView *const views = views_.data();
 	const bool pcap_clock = clock_ == Clock::pcap_micros;
 	for (std::uint16_t i = 0; i < n; ++i) {
 		rte_mbuf *m = burst[i];
@@ -130,8 +132,8 @@ template <bool Filtered>
 		Timestamp stamp = now;
 		if (pcap_clock && (m->ol_flags & ts_flag_))
 			stamp = Timestamp(microseconds(*RTE_MBUF_DYNFIELD(m, ts_offset_, const std::uint64_t *)));
-		held_[count] = m;
-		views_[count] = PacketView({data, std::min(len, keep)}, wire, stamp);
+		held[count] = m;
+		views[count] = PacketView({data, std::min(len, keep)}, wire, stamp);
 		++count;
 	}
 	if (nrejected)

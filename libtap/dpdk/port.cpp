@@ -16,6 +16,7 @@
 #include <rte_mempool.h>
 
 #include "eal.hpp"
+#include "rss_key.hpp"
 
 namespace tap::dpdk {
 namespace {
@@ -33,17 +34,6 @@ std::uint16_t descriptors_for(std::size_t buffer_size)
 {
 	const std::size_t n = std::clamp<std::size_t>(buffer_size / RTE_MBUF_DEFAULT_DATAROOM, 64, 4096);
 	return static_cast<std::uint16_t>(std::bit_floor(n));
-}
-
-// The Microsoft/Intel default RSS key with its 16-bit pattern repeated:
-// hash(src, dst) == hash(dst, src), so both directions of a flow land on
-// the same queue (Woo and Park, "Scalable TCP Session Monitoring with RSS").
-std::vector<std::uint8_t> symmetric_rss_key(std::size_t size)
-{
-	std::vector<std::uint8_t> key(size);
-	for (std::size_t i = 0; i < size; ++i)
-		key[i] = (i % 2) ? 0x5a : 0x6d;
-	return key;
 }
 
 // The first port on the device called name (a device may have several).

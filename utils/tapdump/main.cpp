@@ -55,7 +55,8 @@ constexpr const char *usage_text =
 	"  -W FILES        with -C: a ring of FILES files; with -G alone: stop after FILES\n"
 	"  -z COMMAND      run COMMAND FILE on each finished file\n"
 	"  --workers N     capture with N threads, each a member of a kernel fan-out group\n"
-	"                  writing its own file: -w a.pcap gives a-0.pcap, a-1.pcap, ...\n"
+	"                  (on dpdk: one of N receive queues) writing its own file:\n"
+	"                  -w a.pcap gives a-0.pcap, a-1.pcap, ...\n"
 	"  --spread MODE   how packets are shared: hash (a flow to one worker, default),\n"
 	"                  cpu, or rr (round robin)\n"
 	"  --rollover      a worker with a full buffer passes packets to the next\n"
@@ -415,19 +416,24 @@ int capture_workers(const Args &a)
 	print_listening(a, group[0].datalink(), (" with " + std::to_string(a.workers) + " workers").c_str());
 	const bool live_count = isatty(STDERR_FILENO);
 	Run run{a, [&group] { group.interrupt(); }};
-	std::vector<std::atomic<std::uint64_t>> captured(a.workers);
+	// A cache line per worker's count, so workers on different CPUs do not
+	// pass one line back and forth on every packet.
+	struct alignas(64) Count {
+		std::atomic<std::uint64_t> n{0};
+	};
+	std::vector<Count> captured(a.workers);
 	std::atomic<bool> done{false};
 	tap::Result<void> result;
 	std::thread runner([&] {
 		result = group.run([&](std::size_t i, tap::Device &member) {
-			return capture_loop(run, member, i, captured[i], false);
+			return capture_loop(run, member, i, captured[i].n, false);
 		});
 		done = true;
 	});
 	auto total = [&] {
 		std::uint64_t n = 0;
 		for (auto &c : captured)
-			n += c.load(std::memory_order_relaxed);
+			n += c.n.load(std::memory_order_relaxed);
 		return n;
 	};
 	while (!done) {
@@ -436,7 +442,7 @@ int capture_workers(const Args &a)
 			continue;
 		std::string line = "\rGot " + std::to_string(total()) + " (";
 		for (std::size_t i = 0; i < captured.size(); ++i)
-			line += (i ? " " : "") + std::to_string(i) + ": " + std::to_string(captured[i].load());
+			line += (i ? " " : "") + std::to_string(i) + ": " + std::to_string(captured[i].n.load());
 		std::fprintf(stderr, "%s)", line.c_str());
 	}
 	runner.join();
@@ -448,7 +454,7 @@ int capture_workers(const Args &a)
 	if (auto each = group.member_stats()) {
 		for (std::size_t i = 0; i < each->size(); ++i)
 			std::fprintf(stderr, "worker %zu: %llu captured, %llu received by filter, %llu dropped by kernel\n",
-				     i, static_cast<unsigned long long>(captured[i].load()),
+				     i, static_cast<unsigned long long>(captured[i].n.load()),
 				     static_cast<unsigned long long>((*each)[i].received),
 				     static_cast<unsigned long long>((*each)[i].dropped));
 	}

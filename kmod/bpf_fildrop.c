@@ -10,23 +10,24 @@
  * A packet handler gets the skb shared and cannot take it from the stack,
  * so an interface with at least one such descriptor gets a netfilter
  * NF_NETDEV_INGRESS hook, first priority. __netif_receive_skb_core() runs
- * the ETH_P_ALL handlers (our tap among them) and then, on the same CPU,
- * with BH off and nothing else received on this CPU in between, the ingress
- * hooks. So the verdict is made once, by the tap, during the one delivery
- * that counts and captures the frame (fan-out groups included), and left in
- * a per-CPU mark naming the skb and the interface. The hook only reads the
- * mark: no filter runs twice, no frame is counted or stored twice, and the
- * hook never walks a descriptor list.
+ * the ETH_P_ALL handlers (our tap among them) and then, on the same CPU
+ * with BH off, the ingress hooks (only a frame received nested in tc's
+ * ingress can come between them, see below). So the verdict is made once,
+ * by the tap, during the one delivery that counts and captures the frame
+ * (fan-out groups included), and left in a per-CPU mark naming the skb and
+ * the interface. The hook only reads the mark: no filter runs twice, no
+ * frame is counted or stored twice, and the hook walks no descriptor list.
  *
- * The mark is never dereferenced, only compared, so a stale one is
- * harmless unless another frame could reach this hook at the same address
- * without passing this tap first: every received frame the tap sees
- * rewrites the mark (bpfdev_fildrop_mark), and every frame reaching the
- * ingress hooks passed the interface's ETH_P_ALL handlers first, except
- * pfmemalloc skbs (they skip the taps; the hook passes them). A frame that
- * is received nested between the tap and the hook of another one (a tc
- * ingress action handing a copy to a tapped interface's input) rewrites the
- * mark: the outer frame then reaches the stack. It is still captured once.
+ * The mark is never dereferenced, only compared. It also holds this CPU's
+ * softnet_data.processed, which __netif_receive_skb_core() bumps for each
+ * frame (and each another_round) before the taps: a mark matches only in
+ * the same pass over the same skb, so a stale mark (its frame dropped by tc
+ * before our hook, say) cannot match a later skb at the same address, even
+ * one that skipped the taps (pfmemalloc). A frame received nested between
+ * the tap and the hook of another one (a tc ingress action handing a copy to
+ * a tapped interface's input) bumps the count too: the outer frame then
+ * reaches the stack, captured once all the same. So does a frame a tc
+ * ingress action replaced with a copy.
  *
  * Interleavings, with RTNL serialising every change of bif->fildrop_users,
  * d->fildrop_joined and the hook's registration (BIOCSFILDROP, BIOCSETIF,
@@ -60,6 +61,7 @@
  * any relink, a failed registration here changes nothing, and this hook
  * walks no list at all.
  */
+#include <linux/netdevice.h>
 #include <linux/netfilter.h>
 #include <linux/percpu.h>
 #include <linux/rtnetlink.h>
@@ -70,13 +72,15 @@
 struct bpfdev_fildrop_mark {
 	const struct sk_buff *skb;	/* compared, never dereferenced */
 	const struct bpfdev_if *bif;
+	unsigned int pass;		/* softnet_data.processed when tapped */
 };
 
 static DEFINE_PER_CPU(struct bpfdev_fildrop_mark, bpfdev_fildrop_marks);
 
 /*
- * The tap saw a received frame on bif (BH off): remember whether a
- * descriptor there wants it dropped, and forget any earlier frame.
+ * The tap saw a received frame on bif (BH off, in __netif_receive_skb_core):
+ * remember whether a descriptor there wants it dropped, and forget any
+ * earlier frame.
  */
 void bpfdev_fildrop_mark(const struct bpfdev_if *bif, const struct sk_buff *skb, bool drop)
 {
@@ -84,6 +88,7 @@ void bpfdev_fildrop_mark(const struct bpfdev_if *bif, const struct sk_buff *skb,
 
 	m->skb = drop ? skb : NULL;
 	m->bif = bif;
+	m->pass = __this_cpu_read(softnet_data.processed);
 }
 
 #if IS_ENABLED(CONFIG_NETFILTER_INGRESS)
@@ -93,7 +98,8 @@ static unsigned int bpfdev_fildrop_hook(void *priv, struct sk_buff *skb,
 {
 	struct bpfdev_fildrop_mark *m = this_cpu_ptr(&bpfdev_fildrop_marks);
 
-	if (m->skb != skb || m->bif != priv || skb_pfmemalloc(skb))
+	if (m->skb != skb || m->bif != priv ||
+	    m->pass != __this_cpu_read(softnet_data.processed))
 		return NF_ACCEPT;
 	m->skb = NULL;
 	return NF_DROP;

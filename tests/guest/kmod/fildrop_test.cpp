@@ -6,10 +6,12 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cstring>
+#include <memory>
 #include <random>
 #include <thread>
 
@@ -287,7 +289,17 @@ TEST(Fildrop, ChurnUnderTrafficLeavesNothingBehind)
 		std::mt19937 rng(1234);
 		for (int round = 0; round < 6; round++) {
 			std::vector<Fd> fds;	// outlives flap: fe0 goes with descriptors on it
-			Veth flap("fe0", "fe1");
+			auto flap = std::make_unique<Veth>("fe0", "fe1");
+			// Frames into fe0 until (and while) it is deleted; errors after that.
+			PacketSocket out("fe1");
+			std::atomic<bool> round_done{false};
+			std::thread sender([&] {
+				const Bytes f = frame(kTestType, 100, 0);
+				while (!round_done) {
+					(void)::send(out.fd(), f.data(), f.size(), MSG_DONTWAIT);
+					std::this_thread::sleep_for(100us);
+				}
+			});
 			for (int i = 0; i < 6; i++) {
 				fds.push_back(open_bpf(i % 2 ? "fd0" : "fe0"));
 				set_fildrop(fds.back().get(), rng() % 3);
@@ -301,8 +313,11 @@ TEST(Fildrop, ChurnUnderTrafficLeavesNothingBehind)
 				default: fds[rng() % fds.size()] = open_bpf("fd0"); break;
 				}
 			}
-			// Half are closed now; the rest then lose fe0 with the flap pair.
+			// Half are closed now; the rest lose fe0 with the flap pair.
 			fds.resize(fds.size() / 2);
+			flap.reset();
+			round_done = true;
+			sender.join();
 		}
 	});
 	churn.join();

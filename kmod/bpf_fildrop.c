@@ -51,15 +51,9 @@
  *    bpfdev_tap_exit()'s rcu_barrier() waits for the call_rcu() queued after
  *    the last unregistration, so the hook's code outlives them.
  *
- * The first attempt ran the dropping descriptors' filters again inside the
- * hook and left a CPU looping in the receive path under the syscall fuzz.
- * The likeliest cause: its hook added a second walker of bif->dlist, and
- * descriptors were then relinked with no grace period after a detach (by
- * the notifier, or by its own detach on a failed hook registration), so a
- * walker could follow d into another list and circle it forever, never
- * meeting its own head. bpfdev_attach() now waits out d->unlink_gp before
- * any relink, a failed registration here changes nothing, and this hook
- * walks no list at all.
+ * The first attempt (filters run again inside the hook, the hook registered
+ * and unregistered with every change) soft-locked the guest under the fuzz:
+ * see bpfdev_fildrop_hold_keys() for what it was and why it cannot recur.
  */
 #include <linux/netdevice.h>
 #include <linux/netfilter.h>
@@ -117,6 +111,46 @@ void bpfdev_fildrop_init_if(struct bpfdev_if *bif)
 	};
 }
 
+/*
+ * The ingress path is behind two static keys (ingress_needed_key and
+ * nf_hooks_needed[NETDEV][INGRESS]) that count registered hooks; the first
+ * and the last of them patch __netif_receive_skb_core()'s text (jump labels
+ * through int3 and IPIs). Registering and unregistering at the pace of
+ * ioctls made that patching constant, and under QEMU's TCG (the test guests)
+ * a CPU receiving frames was caught looping on the int3 of the
+ * ingress_needed_key site after the patch was complete: the first attempt's
+ * soft lockup (RIP at that NOP, asm_exc_int3 in between, on 6.1 with the
+ * syscall fuzz). So the first hook also takes one count of each key, kept
+ * until the module goes: from then on registering a hook only swaps
+ * dev->nf_hooks_ingress under RCU, and every received frame pays two
+ * pointer tests, as with any ingress qdisc or netdev chain. Under RTNL.
+ */
+static bool bpfdev_fildrop_keys_held;
+
+static void bpfdev_fildrop_hold_keys(void)
+{
+	ASSERT_RTNL();
+	if (bpfdev_fildrop_keys_held)
+		return;
+	bpfdev_fildrop_keys_held = true;
+	net_inc_ingress_queue();
+#ifdef CONFIG_JUMP_LABEL
+	static_key_slow_inc(&nf_hooks_needed[NFPROTO_NETDEV][NF_NETDEV_INGRESS]);
+#endif
+}
+
+/* Module unload: no descriptor, so no hook, is left. */
+void bpfdev_fildrop_exit(void)
+{
+	if (!bpfdev_fildrop_keys_held)
+		return;
+#ifdef CONFIG_JUMP_LABEL
+	static_key_slow_dec(&nf_hooks_needed[NFPROTO_NETDEV][NF_NETDEV_INGRESS]);
+#endif
+	net_dec_ingress_queue();
+	bpfdev_fildrop_keys_held = false;
+}
+
 static int bpfdev_fildrop_get(struct bpfdev_if *bif)
 {
 	int err;
@@ -124,6 +158,7 @@ static int bpfdev_fildrop_get(struct bpfdev_if *bif)
 	ASSERT_RTNL();
 	if (bif->fildrop_users++)
 		return 0;
+	bpfdev_fildrop_hold_keys();
 	err = nf_register_net_hook(dev_net(bif->dev), &bif->fildrop_ops);
 	if (err)
 		bif->fildrop_users--;
@@ -146,6 +181,10 @@ static bool bpfdev_fildrop_supported(void)
 #else /* !CONFIG_NETFILTER_INGRESS: PASS only */
 
 void bpfdev_fildrop_init_if(struct bpfdev_if *bif)
+{
+}
+
+void bpfdev_fildrop_exit(void)
 {
 }
 

@@ -517,5 +517,6 @@ void bpfdev_tap_exit(void)
 {
 	unregister_netdevice_notifier(&bpfdev_netdev_nb);
 	rcu_barrier();	/* the last bif's and descriptors' call_rcu */
+	bpfdev_fildrop_exit();
 	bpfdev_scratch_free();
 }

@@ -263,6 +263,7 @@ int bpfdev_fildrop_prepare(struct bpfdev_d *d, struct bpfdev_if *bif);
 void bpfdev_fildrop_commit(struct bpfdev_d *d);
 void bpfdev_fildrop_leave(struct bpfdev_d *d, struct bpfdev_if *bif);
 int bpfdev_fildrop_set(struct bpfdev_d *d, unsigned int action);
+void bpfdev_fildrop_exit(void);
 
 /* bpf_wtimeout.c: OpenBSD's BIOCSWTIMEOUT */
 void bpfdev_wtimeout_fn(struct timer_list *t);

@@ -325,3 +325,29 @@ TEST(Fildrop, ChurnUnderTrafficLeavesNothingBehind)
 	flood.join();
 	EXPECT_TRUE(Net::ping("10.204.0.1")) << "no drop left behind";
 }
+
+// Hooks come and go with the settings while frames arrive on another CPU.
+// (Registering without holding the static keys patched the receive path
+// each time; the syscall fuzz caught a TCG guest looping on a patched site.
+// This test alone did not reproduce that; it guards the register/unregister
+// path under traffic.)
+TEST(Fildrop, FlippingUnderTrafficKeepsWorking)
+{
+	Veth v("fe0", "fe1");
+	sh("sysctl -qw net.ipv6.conf.fe0.disable_ipv6=1 net.ipv6.conf.fe1.disable_ipv6=1");
+	std::atomic<bool> stop{false};
+	std::thread sender([&] {
+		PacketSocket out(v.b());
+		const Bytes f = frame(kTestType, 100, 0), tagged = vlan_frame(5, kTestType, 100, 1);
+		while (!stop) {
+			out.send(f);
+			out.send(tagged);
+		}
+	});
+	Fd fd = open_bpf(v.a());
+	for (int i = 0; i < 2000; i++)
+		ASSERT_EQ(set_fildrop(fd.get(), i % 2 ? BPF_FILDROP_PASS : BPF_FILDROP_CAPTURE), 0);
+	stop = true;
+	sender.join();
+	EXPECT_EQ(get_fildrop(fd.get()), unsigned(BPF_FILDROP_PASS));
+}

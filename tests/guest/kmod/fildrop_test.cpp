@@ -287,7 +287,7 @@ TEST(Fildrop, ChurnUnderTrafficLeavesNothingBehind)
 	});
 	std::thread churn([&] {
 		std::mt19937 rng(1234);
-		for (int round = 0; round < 6; round++) {
+		for (int round = 0; round < 4; round++) {
 			std::vector<Fd> fds;	// outlives flap: fe0 goes with descriptors on it
 			auto flap = std::make_unique<Veth>("fe0", "fe1");
 			// Frames into fe0 until (and while) it is deleted; errors after that.

@@ -43,6 +43,7 @@ static bool bpfdev_lock_allows(unsigned int cmd)
 	case BIOCDWTIMEOUT:
 	case BIOCGBATCHWRITE:	/* read-only, as the other getters */
 		return true;
+	/* BIOCSFILDROP and BIOCGFILDROP: not on OpenBSD's list, so EPERM as there. */
 	default:
 		return false;
 	}
@@ -261,7 +262,7 @@ static int bpfdev_ioc_gwtimeout(struct bpfdev_d *d, unsigned long arg)
 	return copy_to_user((void __user *)arg, &tv, sizeof(tv)) ? -EFAULT : 0;
 }
 
-/* The settings of the BSD surface beyond FreeBSD's core: feedback, priority, batch, wait. */
+/* The settings of the BSD surface beyond FreeBSD's core: feedback, priority, batch, wait, drops. */
 static long bpfdev_ioctl_extra(struct bpfdev_d *d, unsigned int cmd, unsigned long arg)
 {
 	unsigned int val;
@@ -294,6 +295,12 @@ static long bpfdev_ioctl_extra(struct bpfdev_d *d, unsigned int cmd, unsigned lo
 	case BIOCDWTIMEOUT:
 		bpfdev_wtimeout_clear(d);
 		return 0;
+	case BIOCGFILDROP:
+		return bpfdev_put_uint(arg, READ_ONCE(d->fildrop));
+	case BIOCSFILDROP:
+		if (bpfdev_get_uint(arg, &val))
+			return -EFAULT;
+		return bpfdev_fildrop_set(d, val);
 	default:
 		return -EINVAL;
 	}

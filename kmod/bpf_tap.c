@@ -108,6 +108,7 @@ void bpfdev_tap_deliver(struct bpfdev_d *d, struct bpfdev_if *bif, struct bpfdev
 {
 	struct bpfdev_filter *flt;
 	unsigned int snaplen = (unsigned int)-1;
+	unsigned int fildrop;
 	bool wake = false;
 
 	if (!bpfdev_direction_ok(d, c->outgoing))
@@ -129,6 +130,14 @@ void bpfdev_tap_deliver(struct bpfdev_d *d, struct bpfdev_if *bif, struct bpfdev
 			return;
 	}
 	this_cpu_inc(d->stats->match);
+	fildrop = READ_ONCE(d->fildrop);
+	if (fildrop != BPF_FILDROP_PASS) {
+		/* OpenBSD: only received frames are dropped; DROP never captures. */
+		if (!c->outgoing && READ_ONCE(d->bif) == bif)
+			c->drop = true;
+		if (fildrop == BPF_FILDROP_DROP)
+			return;
+	}
 	/* Read the clock once, and only for frames that are kept. */
 	if (!c->f.real_ns)
 		c->f.real_ns = ktime_get_real_ns();
@@ -140,7 +149,8 @@ void bpfdev_tap_deliver(struct bpfdev_d *d, struct bpfdev_if *bif, struct bpfdev
 		bpfdev_wakeup(d);
 }
 
-static void bpfdev_tap_frame(struct bpfdev_if *bif, struct sk_buff *skb, bool outgoing)
+/* Returns whether a BIOCSFILDROP descriptor wants the frame kept from the stack. */
+static bool bpfdev_tap_frame(struct bpfdev_if *bif, struct sk_buff *skb, bool outgoing)
 {
 	struct bpfdev_tap_ctx c = {
 		.f = { .skb = skb, .len = skb->len },
@@ -161,6 +171,7 @@ static void bpfdev_tap_frame(struct bpfdev_if *bif, struct sk_buff *skb, bool ou
 	/* Descriptors in fan-out groups are not on dlist: one test for the rest. */
 	if (unlikely(!list_empty(&bif->groups)))
 		bpfdev_fanout_deliver(bif, &c);
+	return c.drop;
 }
 
 static int bpfdev_tap_rcv(struct sk_buff *skb, struct net_device *dev,
@@ -168,12 +179,13 @@ static int bpfdev_tap_rcv(struct sk_buff *skb, struct net_device *dev,
 {
 	struct bpfdev_if *bif = container_of(pt, struct bpfdev_if, pt);
 	bool outgoing = skb->pkt_type == PACKET_OUTGOING;
+	bool drop = false;
 	const u8 *link;
 	int off;
 
 	/* Multicast looped back by the stack, and lo's transmit copy: seen once. */
 	if (skb->pkt_type == PACKET_LOOPBACK || (outgoing && READ_ONCE(bif->loopback)))
-		goto out;
+		goto mark;
 	if (READ_ONCE(bif->dlt) == DLT_EN10MB)
 		link = skb_mac_header_was_set(skb) ? skb_mac_header(skb) : skb->data;
 	else
@@ -183,9 +195,12 @@ static int bpfdev_tap_rcv(struct sk_buff *skb, struct net_device *dev,
 		off = 0;
 	/* Start the frame at its link header, as af_packet does; undone below. */
 	skb_push(skb, off);
-	bpfdev_tap_frame(bif, skb, outgoing);
+	drop = bpfdev_tap_frame(bif, skb, outgoing);
 	skb_pull(skb, off);
-out:
+mark:
+	/* Every received frame rewrites the mark the ingress hook reads (bpf_fildrop.c). */
+	if (!outgoing)
+		bpfdev_fildrop_mark(bif, skb, drop);
 	consume_skb(skb);
 	return 0;
 }
@@ -228,6 +243,7 @@ static struct bpfdev_if *bpfdev_if_get(struct net_device *dev)
 	/* Frames owned by a bpfdev socket are not shown to the taps (bpf_feedback.c). */
 	bif->pt.af_packet_priv = bif;
 	bif->pt.id_match = bpfdev_feedback_id_match;
+	bpfdev_fildrop_init_if(bif);
 	list_add(&bif->node, &bpfdev_if_list);
 	dev_add_pack(&bif->pt);
 	atomic_inc(&bpfdev_live_ifs);
@@ -252,6 +268,8 @@ static void bpfdev_if_put(struct bpfdev_if *bif)
 {
 	if (!list_empty(&bif->dlist) || !list_empty(&bif->groups))
 		return;
+	/* The last BIOCSFILDROP descriptor unhooked bif when it left. */
+	WARN_ON_ONCE(bif->fildrop_users);
 	__dev_remove_pack(&bif->pt);
 	list_del(&bif->node);
 	call_rcu(&bif->rcu, bpfdev_if_free_rcu);
@@ -267,6 +285,7 @@ static void bpfdev_unlink(struct bpfdev_d *d)
 	else
 		list_del_rcu(&d->bif_node);
 	d->unlink_gp = get_state_synchronize_rcu();
+	bpfdev_fildrop_leave(d, bif);
 	if (d->promisc) {
 		d->promisc = false;
 		dev_set_promiscuity(bif->dev, -1);
@@ -311,6 +330,12 @@ int bpfdev_attach(struct bpfdev_d *d, const char *ifname)
 		err = PTR_ERR(bif);
 		goto unlock;
 	}
+	/* Hook the new interface before leaving the old: a failure changes nothing. */
+	err = bpfdev_fildrop_prepare(d, bif);
+	if (err) {
+		bpfdev_if_put(bif);
+		goto unlock;
+	}
 	if (d->bif)
 		bpfdev_detach(d);
 	/*
@@ -320,6 +345,7 @@ int bpfdev_attach(struct bpfdev_d *d, const char *ifname)
 	if (d->ever_attached && !poll_state_synchronize_rcu(d->unlink_gp))
 		synchronize_net();
 	list_add_rcu(&d->bif_node, &bif->dlist);
+	bpfdev_fildrop_commit(d);
 	spin_lock_bh(&d->lock);
 	WRITE_ONCE(d->bif, bif);
 	d->detached = false;
@@ -491,5 +517,6 @@ void bpfdev_tap_exit(void)
 {
 	unregister_netdevice_notifier(&bpfdev_netdev_nb);
 	rcu_barrier();	/* the last bif's and descriptors' call_rcu */
+	bpfdev_fildrop_exit();
 	bpfdev_scratch_free();
 }

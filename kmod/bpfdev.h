@@ -7,6 +7,7 @@
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/netdevice.h>
+#include <linux/netfilter.h>
 #include <linux/percpu.h>
 #include <linux/spinlock.h>
 #include <linux/timer.h>
@@ -28,6 +29,8 @@ struct bpfdev_if {
 	unsigned int linkhdr_len;	/* bytes of link header on the wire */
 	unsigned int hdrlen;		/* bh_hdrlen: aligns the network header */
 	bool loopback;
+	unsigned int fildrop_users;	/* descriptors asking BIOCSFILDROP drops; RTNL */
+	struct nf_hook_ops fildrop_ops;	/* ingress hook, registered while users > 0 */
 	struct rcu_head rcu;
 };
 
@@ -94,6 +97,8 @@ struct bpfdev_d {
 	bool batch_write;		/* BIOCSBATCHWRITE: bpf_hdr-framed frames */
 	unsigned int pcp;		/* BIOCSETVLANPCP priority, 0: none */
 	struct sock *wsk;		/* owns written frames the taps must not see */
+	unsigned int fildrop;		/* BIOCSFILDROP action (bpf_fildrop.c) */
+	bool fildrop_joined;		/* counted in bif->fildrop_users; RTNL */
 
 	wait_queue_head_t wait;
 	struct fasync_struct *fasync;
@@ -128,6 +133,7 @@ struct bpfdev_tap_ctx {
 	struct sk_buff *filter_skb;	/* the frame as filters see it */
 	bool scratch_tried;		/* filter_skb built, or tried, for a tag */
 	bool outgoing;
+	bool drop;			/* a BIOCSFILDROP descriptor took it: not for the stack */
 };
 
 /* bpf_main.c */
@@ -249,6 +255,15 @@ unsigned int bpfdev_fanout_members(struct bpfdev_if *bif);
 void bpfdev_fanout_init(void);
 int bpfdev_tap_init(void);
 void bpfdev_tap_exit(void);
+
+/* bpf_fildrop.c: OpenBSD's BIOCSFILDROP through a netdev ingress hook */
+void bpfdev_fildrop_mark(const struct bpfdev_if *bif, const struct sk_buff *skb, bool drop);
+void bpfdev_fildrop_init_if(struct bpfdev_if *bif);
+int bpfdev_fildrop_prepare(struct bpfdev_d *d, struct bpfdev_if *bif);
+void bpfdev_fildrop_commit(struct bpfdev_d *d);
+void bpfdev_fildrop_leave(struct bpfdev_d *d, struct bpfdev_if *bif);
+int bpfdev_fildrop_set(struct bpfdev_d *d, unsigned int action);
+void bpfdev_fildrop_exit(void);
 
 /* bpf_wtimeout.c: OpenBSD's BIOCSWTIMEOUT */
 void bpfdev_wtimeout_fn(struct timer_list *t);

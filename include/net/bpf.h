@@ -179,6 +179,14 @@ struct bpf_xhdr {
 /* Buffer modes (BIOCSETBUFMODE): only FreeBSD's read() buffers exist here. */
 #define BPF_BUFMODE_BUFFER	1
 
+/*
+ * BIOCSFILDROP: what happens to a received frame the read filter accepts
+ * (OpenBSD's values). Transmitted frames are never dropped.
+ */
+#define BPF_FILDROP_PASS	0	/* capture, and the stack gets it */
+#define BPF_FILDROP_CAPTURE	1	/* capture, and drop it from the stack */
+#define BPF_FILDROP_DROP	2	/* drop it from the stack, no capture */
+
 /* Highest priority BIOCSETVLANPCP takes (FreeBSD's). */
 #define BPF_PRIO_MAX		7
 
@@ -236,10 +244,11 @@ enum bpf_direction {
 /* bpfdev's own, numbered clear of the BSDs' */
 #define BIOCGSTATS64	_IOR('B', 200, struct bpf_stat64)
 /*
- * OpenBSD's wait timeout, renumbered clear of the BSDs': OpenBSD's 126 is
- * FreeBSD's BIOCSETBUFMODE here. 201 and 202 stay for BIOCGFILDROP and
- * BIOCSFILDROP (OpenBSD's 120, 121), not offered yet.
+ * OpenBSD's, renumbered clear of the BSDs': OpenBSD's 120, 121 and 126 are
+ * FreeBSD's BIOCSDLT, BIOCGDLTLIST and BIOCSETBUFMODE here.
  */
+#define BIOCGFILDROP	_IOR('B', 201, unsigned int)
+#define BIOCSFILDROP	_IOW('B', 202, unsigned int)
 #define BIOCSWTIMEOUT	_IOW('B', 203, BPF_TIMEVAL_T)
 #define BIOCGWTIMEOUT	_IOR('B', 203, BPF_TIMEVAL_T)
 #define BIOCDWTIMEOUT	_IO('B', 203)

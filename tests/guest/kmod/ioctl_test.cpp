@@ -39,7 +39,7 @@ TEST(Ioctl, BadPointersGiveEfaultForEveryPointerArgument)
 				  BIOCGTSTAMP, BIOCSTSTAMP, BIOCSFANOUT, BIOCGFANOUT,
 				  static_cast<unsigned long>(FIONREAD),
 				  BIOCFEEDBACK, BIOCGFEEDBACK, BIOCSETVLANPCP, BIOCGBATCHWRITE,
-				  BIOCSBATCHWRITE, BIOCSWTIMEOUT})
+				  BIOCSBATCHWRITE, BIOCGFILDROP, BIOCSFILDROP, BIOCSWTIMEOUT})
 		EXPECT_EQ(err_of(attached.get(), cmd, bad.p), EFAULT) << std::hex << cmd;
 	for (unsigned long cmd : {BIOCSBLEN, BIOCSETIF})
 		EXPECT_EQ(err_of(fresh.get(), cmd, bad.p), EFAULT) << std::hex << cmd;

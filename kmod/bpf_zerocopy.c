@@ -10,9 +10,10 @@
  *
  * Memory. The donated pages are pinned once, at BIOCSETZBUF, with a
  * long-term pin (FOLL_LONGTERM: they are never migrated while pinned),
- * charged to the process's RLIMIT_MEMLOCK (account_locked_vm, as VFIO and
- * io_uring-style pinners do) and mapped contiguously into the kernel with
- * vmap(). The tap only ever writes through that kernel mapping, so what the
+ * counted in the process's mm->pinned_vm (VmPin in /proc/PID/status) and
+ * held to its RLIMIT_MEMLOCK unless it has CAP_IPC_LOCK, as io_uring and
+ * RDMA charge the pages they pin, and mapped contiguously into the kernel
+ * with vmap(). The tap only ever writes through that kernel mapping, so what the
  * process later does to its own address space cannot reach the kernel:
  *  - munmap() or mmap(MAP_FIXED) over a buffer: the user mapping goes, the
  *    pages stay pinned (our reference) and the vmap stays valid; the tap
@@ -65,6 +66,33 @@ static struct bpfdev_zbuf *to_zbuf(struct bpfdev_buf *b)
 	return container_of(b, struct bpfdev_zbuf, buf);
 }
 
+/*
+ * Charge npages to mm's pinned_vm, within RLIMIT_MEMLOCK. The add and the
+ * check are one atomic step, so two descriptors pinning at once cannot both
+ * pass the limit; the one that went over takes its pages back out.
+ */
+static int bpfdev_zbuf_charge(struct mm_struct *mm, unsigned long npages)
+{
+	unsigned long limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
+	s64 pinned = atomic64_add_return(npages, &mm->pinned_vm);
+
+	if (pinned > limit && !capable(CAP_IPC_LOCK)) {
+		atomic64_sub(npages, &mm->pinned_vm);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/*
+ * Give the charge back to the mm it was taken from: we hold it with mmgrab(),
+ * so even after the process exited (the descriptor outlived it in a child or
+ * an SCM_RIGHTS message) the counter is still there to subtract from.
+ */
+static void bpfdev_zbuf_uncharge(struct mm_struct *mm, unsigned long npages)
+{
+	atomic64_sub(npages, &mm->pinned_vm);
+}
+
 static void bpfdev_zbuf_free(struct bpfdev_buf *b)
 {
 	struct bpfdev_zbuf *zb = to_zbuf(b);
@@ -73,7 +101,7 @@ static void bpfdev_zbuf_free(struct bpfdev_buf *b)
 	vunmap(zb->hdr);
 	/* The kernel wrote into them: let the mm know they are dirty. */
 	unpin_user_pages_dirty_lock(zb->pages, zb->npages, true);
-	account_locked_vm(zb->mm, zb->npages, false);
+	bpfdev_zbuf_uncharge(zb->mm, zb->npages);
 	mmdrop(zb->mm);
 	atomic_long_sub(zb->npages, &bpfdev_zbuf_pinned);
 	kvfree(zb->pages);
@@ -126,7 +154,7 @@ static int bpfdev_zbuf_setup(unsigned long uaddr, size_t len, struct bpfdev_zbuf
 	}
 	zb->mm = current->mm;
 	mmgrab(zb->mm);
-	err = account_locked_vm(zb->mm, npages, true);
+	err = bpfdev_zbuf_charge(zb->mm, npages);
 	if (err)
 		goto drop_mm;
 	pinned = pin_user_pages_fast(uaddr, npages, FOLL_WRITE | FOLL_LONGTERM, zb->pages);
@@ -153,7 +181,7 @@ static int bpfdev_zbuf_setup(unsigned long uaddr, size_t len, struct bpfdev_zbuf
 	return 0;
 
 uncharge:
-	account_locked_vm(zb->mm, npages, false);
+	bpfdev_zbuf_uncharge(zb->mm, npages);
 drop_mm:
 	mmdrop(zb->mm);
 	kvfree(zb->pages);

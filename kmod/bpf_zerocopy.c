@@ -27,6 +27,15 @@
  *    the address space is gone; bpfdev_release() detaches, waits for the
  *    tap (synchronize_net), then frees here: unmap, unpin, uncharge the mm,
  *    which we hold with mmgrab() so the charge goes back to the right one.
+ *  - detach (the interface goes, BIOCSETIF elsewhere): the tap stops
+ *    storing under d->lock before the slots change; the buffers stay the
+ *    descriptor's, with whatever ownership they had, until close.
+ *  - another thread of the process writes the header while the tap runs:
+ *    the tap and the hand-over write only through the vmap, under d->lock;
+ *    the one word read back (bzh_user_gen, an aligned u32, never torn) is
+ *    compared with the kernel's own generation, and only for a buffer the
+ *    kernel published, so an early or bogus "ack" of the store changes
+ *    nothing (bpf_slots.c asks acked() only of a published hold buffer).
  * The kernel never reads anything from the shared memory but bzh_user_gen,
  * and trusts nothing it reads: a bad value only keeps the buffer the
  * process's (packets are then dropped and counted). Lengths and the

@@ -4,6 +4,7 @@
 // the eventfd, so an interrupt always wakes us.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string_view>
 #include <vector>
@@ -54,6 +55,7 @@ private:
 
 	UniqueFd fd_;
 	UniqueFd wake_; // eventfd
+	std::atomic<bool> interrupt_pending_{false}; // interrupt() called, not yet consumed
 	WriteMode write_mode_;
 	std::vector<std::byte> batch_; // records of the batch being written
 	std::unique_ptr<BufferSource> source_; // copy mode or zero-copy

@@ -89,12 +89,15 @@ std::unexpected<Error> BpfBackend::sys_error(int err, std::string_view call) con
 bool BpfBackend::consume_interrupt() noexcept
 {
 	std::uint64_t count;
+	interrupt_pending_.store(false, std::memory_order_relaxed);
 	return ::read(wake_.get(), &count, sizeof count) == sizeof count;
 }
 
 void BpfBackend::interrupt() noexcept
 {
 	const std::uint64_t one = 1;
+	// Seen by the zero-copy fast path in read(), which makes no poll().
+	interrupt_pending_.store(true, std::memory_order_release);
 	// Fails only if the counter is saturated, i.e. already signalled.
 	[[maybe_unused]] auto n = ::write(wake_.get(), &one, sizeof one);
 }
@@ -144,6 +147,14 @@ Result<Batch> BpfBackend::read(std::optional<nanoseconds> timeout)
 	for (;;) {
 		if (parse_.error) // the userland filter's walk met a corrupt record
 			return take_parse_error();
+		// Zero-copy: a buffer handed over while the caller was busy is
+		// taken without a system call; a reader that keeps up polls only
+		// when it has caught up.
+		if (!interrupt_pending_.load(std::memory_order_acquire) && source_->ready_now()) {
+			auto batch = try_read();
+			if (!batch || !batch->empty())
+				return batch;
+		}
 		std::optional<nanoseconds> wait;
 		if (timeout)
 			wait = std::max(nanoseconds::zero(), *timeout - (steady_clock::now() - start));

@@ -23,6 +23,10 @@ public:
 		const char *call;
 	};
 	virtual std::expected<std::span<std::byte>, Failure> next(int fd) = 0;
+	// Release the last span, as next() does, and say whether the next
+	// buffer is already ours, so next() needs no system call (zero-copy:
+	// the module handed it over while we were busy). Copy mode: never.
+	virtual bool ready_now() noexcept { return false; }
 	// System calls made other than poll, for tests and benchmarks.
 	virtual std::size_t syscalls() const noexcept = 0;
 };

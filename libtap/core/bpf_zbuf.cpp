@@ -13,6 +13,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 
@@ -35,6 +36,7 @@ public:
 			::munmap(p_, len_);
 	}
 	bool ok() const noexcept { return p_ != MAP_FAILED; }
+	std::size_t size() const noexcept { return len_; }
 	void *get() const noexcept { return p_; }
 	bpf_zbuf_header &header() const noexcept { return *static_cast<bpf_zbuf_header *>(p_); }
 	std::byte *records() const noexcept
@@ -78,6 +80,12 @@ public:
 			return std::unexpected(Failure{errno, "BIOCROTZBUF"});
 		return take();
 	}
+	bool ready_now() noexcept override
+	{
+		release();
+		bpf_zbuf_header &h = expected_next().header();
+		return load_acquire(h.bzh_kernel_gen) != h.bzh_user_gen;
+	}
 	std::size_t syscalls() const noexcept override { return syscalls_; }
 
 private:
@@ -92,7 +100,9 @@ private:
 		held_ = &m;
 		held_gen_ = gen;
 		next_b_ = !next_b_;
-		return {m.records(), h.bzh_kernel_len};
+		// The header is in our own memory; a stray write of ours must not
+		// make the walk leave the buffer.
+		return {m.records(), std::min<std::size_t>(h.bzh_kernel_len, m.size() - sizeof(h))};
 	}
 	void release() noexcept
 	{

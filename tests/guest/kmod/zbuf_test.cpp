@@ -193,6 +193,16 @@ TEST(Zbuf, ModeIoctlsAndTheirErrnos)
 	EXPECT_EQ(errno, EOPNOTSUPP);
 	Veth v("zm0", "zm1");
 	EXPECT_EQ(setif(fd.get(), v.a()), EINVAL);
+	// FreeBSD's net.bpf.zerocopy_enable=0: the mode is not offered.
+	auto enable = [](const char *v) {
+		std::ofstream("/sys/module/bpfdev/parameters/zerocopy_enable") << v;
+	};
+	enable("0");
+	Fd off(::open("/dev/bpf", O_RDWR));
+	EXPECT_EQ(setmode(off.get(), BPF_BUFMODE_ZBUF), EINVAL);
+	EXPECT_EQ(setmode(off.get(), BPF_BUFMODE_BUFFER), 0);
+	enable("1");
+	EXPECT_EQ(setmode(off.get(), BPF_BUFMODE_ZBUF), 0);
 }
 
 TEST(Zbuf, SetzbufBadArgumentsGetFreeBSDsErrnos)

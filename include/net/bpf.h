@@ -249,7 +249,7 @@ enum bpf_direction {
 /*
  * macOS's head drop: a full buffer with the reader behind drops the oldest
  * buffer, not the newest packet. macOS's numbers; FreeBSD's 128 is
- * BIOCROTZBUF, which the Linux encoding tells apart by its argument size.
+ * BIOCSETZBUF, which the Linux encoding tells apart by its argument size.
  */
 #define BIOCSHEADDROP	_IOW('B', 128, int)
 #define BIOCGHEADDROP	_IOR('B', 128, int)

@@ -45,7 +45,8 @@ private:
 	void release_batch() noexcept;
 	// One rx_burst into the free slots; the number of mbufs it returned.
 	std::uint16_t poll_once();
-	void take(rte_mbuf *m, Timestamp host_now);
+	template <bool Filtered>
+	void take_burst(rte_mbuf *const *burst, std::uint16_t n);
 	bool consume_interrupt() noexcept;
 	void idle_wait(std::chrono::nanoseconds slice);
 	Result<void> check_frame(std::span<const std::byte> frame) const;
@@ -58,6 +59,9 @@ private:
 	const bool header_complete_;
 	const bool immediate_;
 	const std::chrono::nanoseconds read_timeout_;
+	const Clock clock_;          // the port's, copied: read per burst
+	const int ts_offset_;        // with Clock::pcap_micros: the stamp's dynfield
+	const std::uint64_t ts_flag_; // and the ol_flags bit saying it is set
 	std::uint32_t snap_ = 0;
 	std::optional<cbpf::Filter> filter_;
 

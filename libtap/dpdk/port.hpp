@@ -24,7 +24,7 @@ namespace tap::dpdk {
 
 // Where a packet's time comes from.
 enum class Clock : std::uint8_t {
-	host,         // CLOCK_REALTIME, read once per burst
+	host,         // CLOCK_REALTIME, read once per burst that keeps a frame
 	pcap_micros,  // net_pcap's timestamp dynfield: µs since the epoch (the file's stamps)
 };
 

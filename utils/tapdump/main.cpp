@@ -310,6 +310,7 @@ tap::Result<void> capture_loop(Run &run, tap::Device &device, std::size_t index,
 				result = std::unexpected(std::move(batch.error()));
 			break;
 		}
+		std::uint64_t written = 0; // into `captured` once per batch, not per packet
 		for (const tap::PacketView p : *batch) {
 			// Claim a slot first: the workers together write exactly -c.
 			const std::uint64_t slot = a.count ? run.taken.fetch_add(1) : 0;
@@ -326,12 +327,13 @@ tap::Result<void> capture_loop(Run &run, tap::Device &device, std::size_t index,
 				tapdump::print_packet(stdout, a.print, device.datalink(), p.timestamp(),
 						      p.bytes(), p.wire_length());
 			}
-			captured.fetch_add(1, std::memory_order_relaxed);
+			++written;
 			if (a.count && slot + 1 == a.count) {
 				finished = true; // the last one: stop without waiting for more
 				break;
 			}
 		}
+		captured.fetch_add(written, std::memory_order_relaxed);
 		if (batch->error()) {
 			// A corrupt record ends the batch; the records before it are out.
 			result = std::unexpected(tap::Error{batch->error(), device.name()});

@@ -14,25 +14,56 @@ namespace tapdump {
 
 Writer::Writer(const std::string &path, int datalink, std::uint32_t snap)
 	: dead_(pcap_open_dead_with_tstamp_precision(datalink, static_cast<int>(snap),
-						     PCAP_TSTAMP_PRECISION_NANO))
+						     PCAP_TSTAMP_PRECISION_NANO)),
+	  buf_(buffer_size)
 {
 	if (!dead_)
 		tools::die("cannot create a pcap writer for link type " + std::to_string(datalink));
 	dumper_.reset(pcap_dump_open(dead_.get(), path.c_str()));
 	if (!dumper_)
 		tools::die(path + ": " + pcap_geterr(dead_.get()));
+	const long header = pcap_dump_ftell(dumper_.get());
+	size_ = header > 0 ? static_cast<std::uint64_t>(header) : 0;
 }
 
 void Writer::write(tap::Timestamp when, std::span<const std::byte> bytes, std::uint32_t wire)
 {
+	// struct pcap_sf_pkthdr, as pcap_dump writes it: 32-bit seconds and
+	// (in a nanosecond file) nanoseconds, caplen, len, in host order.
 	const auto ns = when.time_since_epoch().count();
-	pcap_pkthdr h{};
-	h.ts.tv_sec = static_cast<time_t>(ns / 1'000'000'000);
-	h.ts.tv_usec = static_cast<suseconds_t>(ns % 1'000'000'000); // ns in a nano file
-	h.caplen = static_cast<bpf_u_int32>(bytes.size());
-	h.len = wire;
-	pcap_dump(reinterpret_cast<u_char *>(dumper_.get()), &h,
-		  reinterpret_cast<const u_char *>(bytes.data()));
+	const std::uint32_t record[4] = {
+		static_cast<std::uint32_t>(ns / 1'000'000'000),
+		static_cast<std::uint32_t>(ns % 1'000'000'000),
+		static_cast<std::uint32_t>(bytes.size()),
+		wire,
+	};
+	const std::size_t need = sizeof record + bytes.size();
+	if (used_ + need > buf_.size()) {
+		drain();
+		if (need > buf_.size())
+			buf_.resize(need); // a frame above 256 KiB (snap length allows 2^18)
+	}
+	std::memcpy(buf_.data() + used_, record, sizeof record);
+	std::memcpy(buf_.data() + used_ + sizeof record, bytes.data(), bytes.size());
+	used_ += need;
+	size_ += need;
+}
+
+void Writer::drain()
+{
+	if (used_ == 0)
+		return;
+	// As pcap_dump: once the stream has failed, nothing more is written.
+	FILE *f = pcap_dump_file(dumper_.get());
+	if (!std::ferror(f))
+		(void)std::fwrite(buf_.data(), 1, used_, f);
+	used_ = 0;
+}
+
+void Writer::flush()
+{
+	drain();
+	pcap_dump_flush(dumper_.get());
 }
 
 std::uint64_t parse_file_size(const char *text)
@@ -140,7 +171,7 @@ bool RotatingWriter::write(tap::Timestamp when, std::span<const std::byte> bytes
 	}
 	// Before writing: a file already larger than -C is closed first, so a
 	// packet is never split from its file or written twice.
-	if (opt_.max_bytes && file_ && static_cast<std::uint64_t>(file_->size()) > opt_.max_bytes) {
+	if (opt_.max_bytes && file_ && file_->size() > opt_.max_bytes) {
 		finish();
 		++size_count_;
 		if (opt_.max_files && size_count_ >= opt_.max_files)

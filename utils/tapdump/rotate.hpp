@@ -25,17 +25,31 @@ struct DumperCloser {
 using PcapHandle = std::unique_ptr<pcap_t, PcapCloser>;
 using Dumper = std::unique_ptr<pcap_dumper_t, DumperCloser>;
 
-// One nanosecond pcap file (libpcap writes it); dies if it cannot be created.
+// One nanosecond pcap file; dies if it cannot be created. libpcap opens
+// it and writes the file header; the records (pcap_dump's layout) are
+// gathered here and handed to stdio in large writes, not two locked
+// fwrite calls and an ferror per packet.
 class Writer {
 public:
 	Writer(const std::string &path, int datalink, std::uint32_t snap);
+	Writer(const Writer &) = delete;
+	Writer &operator=(const Writer &) = delete;
+	~Writer() { drain(); }
 	void write(tap::Timestamp when, std::span<const std::byte> bytes, std::uint32_t wire);
-	void flush() { pcap_dump_flush(dumper_.get()); }
-	long size() const { return pcap_dump_ftell(dumper_.get()); }
+	// Everything written so far out to the file.
+	void flush();
+	// Bytes in the file including what is not yet written (pcap_dump_ftell).
+	std::uint64_t size() const { return size_; }
 
 private:
+	static constexpr std::size_t buffer_size = 256 * 1024;
+	void drain();
+
 	PcapHandle dead_;
 	Dumper dumper_;
+	std::vector<std::byte> buf_;
+	std::size_t used_ = 0;
+	std::uint64_t size_ = 0;
 };
 
 struct RotateOptions {

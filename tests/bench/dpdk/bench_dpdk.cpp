@@ -1,4 +1,4 @@
-// bench_dpdk [--smoke] [TAPDUMP] [SECONDS]: packets per second on one lcore
+// bench_dpdk [--smoke] [--rounds=N] [TAPDUMP] [SECONDS]: packets per second on one lcore
 // for, in one run and on the same virtual device:
 //   testpmd  dpdk-testpmd --forward-mode=rxonly (its forwarding lcore)
 //   off      libtap's read loop touching every field of every view
@@ -6,8 +6,25 @@
 //   tapdump  tapdump -w /dev/null on the device
 // over net_null (64-byte zero frames) and net_pcap,infinite_rx=1 (a replay
 // of a mixed capture, 3 in 8 frames TCP port 80). Ratios are against
-// testpmd of the same device. --smoke: the read loop for 0.2 s, no tools.
+// testpmd of the same round on the same device; N rounds (3) of all four
+// cases back to back, then medians and ranges. Each rate is given per
+// second the polling thread spent on a CPU (schedstat / the thread's CPU
+// clock: one lcore's rate, even when other work shares the CPU) and per
+// second of wall time. --smoke: the read loop for 0.2 s, no tools.
+//
+// Same conditions for each: the same vdev string, bursts of 32, 1024 receive
+// descriptors, a 256-mbuf per-lcore cache in a pool of 4095 mbufs (what a
+// Device opens with the default Options), and the polling thread on the same
+// CPU (the last one this process may use; testpmd's main lcore, which only
+// prints stats, on the first). What each touches per packet:
+//   testpmd  the mbuf header (in the PMD) and nothing else: rx_burst, free_bulk
+//   off      that, plus a 32-byte view per packet (pointer, lengths, stamp)
+//            which the loop reads back; no packet bytes
+//   filter   that, plus the headers the compiled filter reads
+//   tapdump  that, plus a 16-byte record header and a copy of every byte
+//            into a 256 KiB buffer, one write(2) per batch
 #include <pcap/pcap.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,6 +34,8 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -75,10 +94,94 @@ void write_mix(const std::string &path, int frames)
 	pcap_close(dead);
 }
 
+// pps: packets per second of wall-clock time; cpu_pps: per second the
+// polling thread was on a CPU (what one lcore does when it is not shared;
+// on a loaded machine the wall rate mostly measures the scheduler's share).
 struct Result {
 	double pps = 0;
+	double cpu_pps = 0;
 	std::uint64_t packets = 0;
 };
+
+// Nanoseconds a thread ran on a CPU (the first field of schedstat).
+double thread_cpu_ns(pid_t pid, pid_t tid)
+{
+	const std::string path = "/proc/" + std::to_string(pid) + "/task/" + std::to_string(tid) + "/schedstat";
+	double ns = 0;
+	if (FILE *f = std::fopen(path.c_str(), "r")) {
+		if (std::fscanf(f, "%lf", &ns) != 1)
+			ns = 0;
+		std::fclose(f);
+	}
+	return ns;
+}
+
+std::string first_line(const std::string &path)
+{
+	char buf[256] = {};
+	if (FILE *f = std::fopen(path.c_str(), "r")) {
+		if (!std::fgets(buf, sizeof buf, f))
+			buf[0] = 0;
+		std::fclose(f);
+	}
+	std::string line(buf);
+	while (!line.empty() && line.back() == '\n')
+		line.pop_back();
+	return line;
+}
+
+// testpmd's forwarding lcore thread: "rte-worker-1" (DPDK 22.11) or
+// "dpdk-worker1" (later); 0 while there is none.
+pid_t worker_thread(pid_t pid)
+{
+	std::error_code ec;
+	for (const auto &e : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec))
+		if (first_line(e.path() / "comm").find("worker") != std::string::npos)
+			return static_cast<pid_t>(std::atoi(e.path().filename().c_str()));
+	return 0;
+}
+
+// The CPUs this process may use: the polling thread of every case runs on
+// the last, testpmd's stats-printing main lcore on the first.
+struct Cpus {
+	int first = 0, last = 0;
+	cpu_set_t all; // as this process started
+};
+
+Cpus allowed_cpus()
+{
+	Cpus c;
+	cpu_set_t &set = c.all;
+	CPU_ZERO(&set);
+	if (sched_getaffinity(0, sizeof set, &set) != 0)
+		return c;
+	c.first = -1;
+	for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu)
+		if (CPU_ISSET(cpu, &set)) {
+			if (c.first < 0)
+				c.first = cpu;
+			c.last = cpu;
+		}
+	if (c.first < 0)
+		c.first = 0;
+	return c;
+}
+
+void set_cpus(const cpu_set_t &set)
+{
+	if (sched_setaffinity(0, sizeof set, &set) != 0) {
+		std::perror("bench_dpdk: sched_setaffinity");
+		std::exit(1);
+	}
+}
+
+void pin_to(int cpu)
+{
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	set_cpus(set);
+}
 
 // The read loop a capture application runs, touching every view.
 Result read_loop(const std::string &spec, const char *filter, double seconds)
@@ -94,6 +197,10 @@ Result read_loop(const std::string &spec, const char *filter, double seconds)
 	std::uint64_t n = 0, sum = 0;
 	for (int i = 0; i < 100; ++i) // warm up
 		(void)dev->try_read();
+	auto before = dev->stats();
+	const std::uint64_t received0 = before ? before->received : 0;
+	timespec cpu0, cpu1;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu0);
 	const auto start = steady_clock::now();
 	const auto end = start + duration_cast<steady_clock::duration>(duration<double>(seconds));
 	auto now = start;
@@ -109,19 +216,26 @@ Result read_loop(const std::string &spec, const char *filter, double seconds)
 		}
 		now = steady_clock::now(); // ~20 ns per batch of up to 512
 	}
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu1);
 	const double secs = duration<double>(now - start).count();
+	const double cpu_secs = double(cpu1.tv_sec - cpu0.tv_sec) + double(cpu1.tv_nsec - cpu0.tv_nsec) / 1e9;
 	if (sum == 42)
 		std::puts(""); // keep the loop
 	// The rate of frames taken from the queue (before the filter), the
 	// figure testpmd's Rx-pps is; n counts those the filter kept.
 	auto st = dev->stats();
-	const double frames = st ? static_cast<double>(st->received) : static_cast<double>(n);
-	return {frames / secs, n};
+	const double frames = st ? static_cast<double>(st->received - received0) : static_cast<double>(n);
+	return {frames / secs, frames / cpu_secs, n};
 }
 
 // Run argv until seconds after it printed `ready` on stderr (or at once if
 // ready is empty), SIGINT it, return everything it wrote.
-std::string run_for(std::vector<std::string> argv, const char *ready, double seconds, double &ran)
+// at_ready(pid) runs when it printed `ready`, before_stop(pid) just before
+// SIGINT, while_running(pid) every 20 ms or sooner until it exits.
+std::string run_for(std::vector<std::string> argv, const char *ready, double seconds, double &ran,
+		    const cpu_set_t &cpus, const std::function<void(pid_t)> &at_ready = {},
+		    const std::function<void(pid_t)> &before_stop = {},
+		    const std::function<void(pid_t)> &while_running = {})
 {
 	int out[2];
 	if (pipe(out) != 0)
@@ -131,6 +245,7 @@ std::string run_for(std::vector<std::string> argv, const char *ready, double sec
 		dup2(out[1], 1);
 		dup2(out[1], 2);
 		close(out[0]);
+		set_cpus(cpus);
 		std::vector<char *> args;
 		for (auto &a : argv)
 			args.push_back(a.data());
@@ -157,9 +272,15 @@ std::string run_for(std::vector<std::string> argv, const char *ready, double sec
 			if (!started && text.find(ready) != std::string::npos) {
 				started = true;
 				t0 = steady_clock::now();
+				if (at_ready)
+					at_ready(pid);
 			}
 		}
+		if (while_running)
+			while_running(pid);
 		if (started && !stopped && duration<double>(steady_clock::now() - t0).count() >= seconds) {
+			if (before_stop)
+				before_stop(pid);
 			ran = duration<double>(steady_clock::now() - t0).count();
 			kill(pid, SIGINT);
 			stopped = true;
@@ -170,14 +291,27 @@ std::string run_for(std::vector<std::string> argv, const char *ready, double sec
 	return text;
 }
 
-Result testpmd(const std::string &vdev, double seconds)
+Result testpmd(const std::string &vdev, double seconds, const Cpus &cpus)
 {
-	double ran = 0;
+	double ran = 0, worker_ns = 0;
+	pid_t worker = 0;
 	// stdbuf: testpmd dies by re-raising SIGINT, so its buffered output would be lost.
-	const std::string out = run_for({"stdbuf", "-oL", "dpdk-testpmd", "-l", "0-1", "--no-huge", "--no-pci", "-m", "512",
+	// lcore 0 (main, stats) on the first CPU, lcore 1 (forwarding) on the last.
+	const std::string lcores = "--lcores=0@" + std::to_string(cpus.first) + ",1@" + std::to_string(cpus.last);
+	const std::string out = run_for({"stdbuf", "-oL", "dpdk-testpmd", lcores, "--no-huge", "--no-pci", "-m", "512",
 					 "--no-shconf", "--no-telemetry", "--vdev=" + vdev, "--",
-					 "--forward-mode=rxonly", "--stats-period=1", "--total-num-mbufs=8192"},
-					"", seconds + 5, ran); // EAL start-up takes seconds on a loaded machine
+					 "--forward-mode=rxonly", "--stats-period=1", "--burst=32", "--rxd=1024",
+					 "--txd=512", "--mbcache=256", "--total-num-mbufs=4095"},
+					// timed from the start of forwarding: EAL start-up takes seconds on a loaded machine
+					"start packet forwarding", seconds, ran, cpus.all, {}, {}, [&](pid_t pid) {
+						// Until the worker is gone: after SIGINT testpmd's main
+						// thread finishes its 1 s stats sleep before it stops
+						// forwarding, and those packets count in its summary.
+						if (worker == 0)
+							worker = worker_thread(pid);
+						if (worker)
+							worker_ns = std::max(worker_ns, thread_cpu_ns(pid, worker));
+					});
 	// Rx-pps of each one-second period; the first includes start-up.
 	std::vector<double> pps;
 	for (std::size_t at = 0; (at = out.find("Rx-pps:", at)) != std::string::npos; at += 7)
@@ -190,31 +324,92 @@ Result testpmd(const std::string &vdev, double seconds)
 		return {};
 	}
 	std::sort(pps.begin(), pps.end());
-	return {pps[pps.size() / 2], 0}; // the median period
+	// The forwarding lcore's packets (the summary at exit) over the time
+	// it ran; it sleeps until forwarding starts.
+	double total = 0;
+	if (const auto at = out.rfind("Accumulated forward statistics"); at != std::string::npos)
+		if (const auto rx = out.find("RX-packets:", at); rx != std::string::npos)
+			total = std::strtod(out.c_str() + rx + 11, nullptr);
+	return {pps[pps.size() / 2], worker_ns > 0 ? total / (worker_ns / 1e9) : 0,
+		static_cast<std::uint64_t>(total)}; // the median period
 }
 
-Result tapdump(const std::string &tool, const std::string &spec, double seconds)
+Result tapdump(const std::string &tool, const std::string &spec, double seconds, int cpu)
 {
+	cpu_set_t cpus;
+	CPU_ZERO(&cpus);
+	CPU_SET(cpu, &cpus);
 	double ran = 0;
-	const std::string out = run_for({tool, "-i", spec, "-w", "/dev/null"}, "listening", seconds, ran);
+	// Its main thread polls; its CPU time from "listening" to the stop.
+	double ns0 = 0, ns1 = 0;
+	const std::string out = run_for({tool, "-i", spec, "-w", "/dev/null"}, "listening", seconds, ran, cpus,
+					[&](pid_t pid) { ns0 = thread_cpu_ns(pid, pid); },
+					[&](pid_t pid) { ns1 = thread_cpu_ns(pid, pid); });
 	const auto at = out.find(" packets captured");
 	if (at == std::string::npos || ran <= 0)
 		return {};
 	const auto line = out.rfind('\n', at);
 	const double n = std::strtod(out.c_str() + (line == std::string::npos ? 0 : line + 1), nullptr);
-	return {n / ran, static_cast<std::uint64_t>(n)};
+	return {n / ran, ns1 > ns0 ? n / ((ns1 - ns0) / 1e9) : 0, static_cast<std::uint64_t>(n)};
 }
 
-void row(const char *what, const Result &r, double anchor)
+void row(const char *what, const Result &r, const Result &anchor, bool is_anchor)
 {
 	if (r.pps <= 0) {
 		std::printf("  %-9s  (no result)\n", what);
 		return;
 	}
-	std::printf("  %-9s %7.2f Mpps %7.1f ns/packet", what, r.pps / 1e6, 1e9 / r.pps);
-	if (anchor > 0)
-		std::printf("  %.2fx testpmd", r.pps / anchor);
-	std::printf("  %.2fx of 14.88 Mpps\n", r.pps / 14.88e6);
+	std::printf("  %-9s per CPU-s %6.2f Mpps %6.1f ns", what, r.cpu_pps / 1e6, r.cpu_pps > 0 ? 1e9 / r.cpu_pps : 0.0);
+	if (!is_anchor && anchor.cpu_pps > 0)
+		std::printf(" %5.2fx", r.cpu_pps / anchor.cpu_pps);
+	else
+		std::printf("       ");
+	std::printf("  wall %6.2f Mpps", r.pps / 1e6);
+	if (!is_anchor && anchor.pps > 0)
+		std::printf(" %5.2fx", r.pps / anchor.pps);
+	std::printf("\n");
+}
+
+double median(std::vector<double> v)
+{
+	if (v.empty())
+		return 0;
+	std::sort(v.begin(), v.end());
+	const std::size_t n = v.size();
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+// Over the rounds: the median rate (and its range), and the median of each
+// round's ratio to that round's testpmd (and its range) -- a round's cases
+// ran back to back, so its ratio saw one machine state.
+void summary(const char *what, const std::vector<double> &pps, const std::vector<double> &ratio)
+{
+	if (pps.empty()) {
+		std::printf("  %-9s  (no result)\n", what);
+		return;
+	}
+	const double m = median(pps);
+	std::printf("  %-9s %7.2f Mpps (%.2f-%.2f) %6.1f ns/packet", what, m / 1e6,
+		    *std::min_element(pps.begin(), pps.end()) / 1e6, *std::max_element(pps.begin(), pps.end()) / 1e6,
+		    1e9 / m);
+	if (!ratio.empty())
+		std::printf("  %.2fx testpmd (%.2f-%.2f)", median(ratio), *std::min_element(ratio.begin(), ratio.end()),
+			    *std::max_element(ratio.begin(), ratio.end()));
+	std::printf("  %.2fx of 14.88 Mpps\n", m / 14.88e6);
+}
+
+std::string loadavg()
+{
+	char buf[128] = {};
+	if (FILE *f = std::fopen("/proc/loadavg", "r")) {
+		if (!std::fgets(buf, sizeof buf, f))
+			buf[0] = 0;
+		std::fclose(f);
+	}
+	std::string s(buf);
+	while (!s.empty() && s.back() == '\n')
+		s.pop_back();
+	return s;
 }
 
 } // namespace
@@ -224,10 +419,13 @@ int main(int argc, char **argv)
 	bool smoke = false;
 	std::string tool = "tapdump";
 	double seconds = 3;
+	int rounds = 3;
 	for (int i = 1; i < argc; ++i) {
 		const std::string a = argv[i];
 		if (a == "--smoke")
 			smoke = true;
+		else if (a.starts_with("--rounds="))
+			rounds = std::max(1, std::atoi(a.c_str() + 9));
 		else if (a.starts_with("--"))
 			continue; // scripts/bench may pass benchmark flags
 		else if (std::isdigit(static_cast<unsigned char>(a[0])))
@@ -257,22 +455,45 @@ int main(int argc, char **argv)
 		std::puts("smoke ok");
 		return 0;
 	}
-	std::printf("bench_dpdk: %.1f s per case, one reader lcore each; budget 14.88 Mpps = 67.2 ns/packet\n",
-		    seconds);
+	// This thread polls in read_loop; the EAL it starts takes the CPU too
+	// (libtap's default -l is the first CPU the caller may use).
+	const Cpus cpus = allowed_cpus();
+	pin_to(cpus.last);
+	std::printf("bench_dpdk: %.1f s per case, %d rounds, polling on CPU %d; budget 14.88 Mpps = 67.2 ns/packet\n",
+		    seconds, rounds, cpus.last);
+	std::printf("load average at start: %s\n", loadavg().c_str());
+	const char *names[] = {"testpmd", "off", "filter", "tapdump"};
 	for (auto &s : sources) {
 		std::printf("%s (dpdk:%s)\n", s.label, s.vdev.c_str());
-		const Result pmd = testpmd(s.vdev, seconds);
-		const Result off = read_loop("dpdk:" + s.vdev, nullptr, seconds);
-		const Result on = read_loop("dpdk:" + s.vdev, "tcp port 80", seconds);
-		const Result dump = tapdump(tool, "dpdk:" + s.vdev, seconds);
-		row("testpmd", pmd, 0);
-		row("off", off, pmd.pps);
-		row("filter", on, pmd.pps);
-		if (on.packets && s.vdev.starts_with("net_pcap"))
-			std::printf("            (\"tcp port 80\" kept %llu frames, 3 in 8)\n",
-				    static_cast<unsigned long long>(on.packets));
-		row("tapdump", dump, pmd.pps);
+		std::vector<double> cpu[4], cpu_ratio[4], wall[4], wall_ratio[4];
+		for (int r = 0; r < rounds; ++r) {
+			std::printf(" round %d (load %s)\n", r + 1, loadavg().c_str());
+			const Result res[4] = {testpmd(s.vdev, seconds, cpus), read_loop("dpdk:" + s.vdev, nullptr, seconds),
+					       read_loop("dpdk:" + s.vdev, "tcp port 80", seconds),
+					       tapdump(tool, "dpdk:" + s.vdev, seconds, cpus.last)};
+			for (int c = 0; c < 4; ++c) {
+				row(names[c], res[c], res[0], c == 0);
+				if (res[c].cpu_pps > 0)
+					cpu[c].push_back(res[c].cpu_pps);
+				if (res[c].pps > 0)
+					wall[c].push_back(res[c].pps);
+				if (c && res[c].cpu_pps > 0 && res[0].cpu_pps > 0)
+					cpu_ratio[c].push_back(res[c].cpu_pps / res[0].cpu_pps);
+				if (c && res[c].pps > 0 && res[0].pps > 0)
+					wall_ratio[c].push_back(res[c].pps / res[0].pps);
+			}
+			if (res[2].packets && s.vdev.starts_with("net_pcap"))
+				std::printf("            (\"tcp port 80\" kept %llu frames, 3 in 8)\n",
+					    static_cast<unsigned long long>(res[2].packets));
+		}
+		std::printf(" %s over %d rounds, per second on a CPU: median (range)\n", s.label, rounds);
+		for (int c = 0; c < 4; ++c)
+			summary(names[c], cpu[c], cpu_ratio[c]);
+		std::printf(" %s over %d rounds, per second of wall time: median (range)\n", s.label, rounds);
+		for (int c = 0; c < 4; ++c)
+			summary(names[c], wall[c], wall_ratio[c]);
 	}
+	std::printf("load average at end: %s\n", loadavg().c_str());
 	std::system(("rm -rf " + dir).c_str());
 	return 0;
 }

@@ -77,6 +77,22 @@ mkdir "$tmp/gc" && "$tapdump" -r "$tmp/in.pcap" -w "$tmp/gc/out-%s-" -G 4 -C 10k
 check "-G -C numbers files within each interval" '[ -e "$tmp/gc/out-1700000000-" ] && [ -e "$tmp/gc/out-1700000000-1" ] && [ -e "$tmp/gc/out-1700000004-" ]'
 check "-G -C: concatenated files == one unrotated capture" 'records $(ls "$tmp/gc"/* | sort -V) | cmp -s - "$tmp/all.txt"'
 
+# Records larger than tapdump's 256 KiB write buffer (262144-byte frames,
+# the largest snap length) between small ones, and enough of them to fill
+# the buffer several times: written whole and in order.
+python3 - "$tmp/big.pcap" <<'PY'
+import struct, sys
+out = open(sys.argv[1], "wb")
+out.write(struct.pack("<IHHiIII", 0xa1b23c4d, 2, 4, 0, 0, 262144, 1))
+for i, size in enumerate([100, 262144, 60, 262144, 262144, 1514] + [1514] * 600):
+    f = bytes.fromhex("020000000002020000000001" "88b5") + struct.pack("!I", i)
+    f += bytes((i + k) & 0xff for k in range(size - len(f)))
+    out.write(struct.pack("<IIII", 1700000000 + i, 999999999 - i, len(f), len(f)) + f)
+PY
+"$tapdump" -r "$tmp/big.pcap" -w "$tmp/big-out.pcap" 2>/dev/null
+check "records above the write buffer's size come out whole" 'cmp -s <(records "$tmp/big.pcap") <(records "$tmp/big-out.pcap")'
+check "and the file ends with the last record" '[ $(stat -c %s "$tmp/big-out.pcap") = $(stat -c %s "$tmp/big.pcap") ]'
+
 # -z: the command runs with each finished file, the last one included.
 printf '#!/bin/sh\necho "$1" >>%s\n' "$tmp/z.log" >"$tmp/post" && chmod +x "$tmp/post"
 mkdir "$tmp/z" && "$tapdump" -r "$tmp/in.pcap" -w "$tmp/z/out" -C 30k -z "$tmp/post" 2>/dev/null

@@ -34,4 +34,20 @@ $vm --no-module -- /nonexistent/command >/dev/null 2>&1 </dev/null
 rc=$?
 result missing-command "$([ $rc = 127 ]; echo $?)"
 
+# A guest that crashes before the boot is over is booted again (twice at
+# most); the crash is reported, and COMMAND runs once.
+VMRUN_TEST_CRASH_BOOT=1 $vm --no-module -- sh -c 'echo ran' >"$t/out" 2>"$t/err" </dev/null
+rc=$?
+result boot-retry "$([ $rc = 0 ] && [ "$(cat "$t/out")" = ran ] && grep -q 'crashed while booting' "$t/err" &&
+	grep -q 'sysrq triggered crash' "$t/err"; echo $?)"
+VMRUN_TEST_CRASH_BOOT=3 $vm --no-module -- sh -c 'echo ran' >"$t/out" 2>"$t/err" </dev/null
+rc=$?
+result boot-retry-gives-up "$([ $rc = 125 ] && [ ! -s "$t/out" ] && [ "$(grep -c 'crashed while booting' "$t/err")" = 2 ] &&
+	grep -q 'guest kernel panic' "$t/err"; echo $?)"
+# A crash after the boot (here: in COMMAND) is the run's: no second boot.
+$vm --no-module -- sh -c 'echo c >/proc/sysrq-trigger' >"$t/out" 2>"$t/err" </dev/null
+rc=$?
+result no-retry-after-boot "$([ $rc = 125 ] && ! grep -q 'crashed while booting' "$t/err" &&
+	grep -q 'guest kernel panic' "$t/err"; echo $?)"
+
 [ $fails = 0 ]

@@ -74,9 +74,10 @@ wait "$PID_zs"
 bfd=$(sed -n 's|.*openat(AT_FDCWD, "/dev/bpf", O_RDWR) = \([0-9]*\)$|\1|p' "$T/zbuf.strace" | head -1)
 grep -E '0x42, 0x(7e|80|81)|read\('"${bfd:-x}"',' "$T/zbuf.strace" | sort | uniq -c | sort -rn | head -5 | note
 ok zero-copy-buffers-donated "[ -n '$bfd' ] && grep -q 'ioctl($bfd, _IOC(_IOC_WRITE, 0x42, 0x80, 0x18), .*= 0\$' $T/zbuf.strace"
-# (fd $bfd was the dynamic loader's before /dev/bpf was opened: count from there on)
-awk -v fd="$bfd" '/openat\(AT_FDCWD, "\/dev\/bpf"/ { on = 1 } on && index($0, "read(" fd ",")' \
-	"$T/zbuf.strace" >"$T/bpfreads.txt"
+# (fd $bfd was the dynamic loader's before /dev/bpf was opened: count from there
+# on, and only the process that opened it: strace -f also follows others)
+awk -v fd="$bfd" '/openat\(AT_FDCWD, "\/dev\/bpf"/ { on = 1; pid = $1 }
+	on && $1 == pid && index($0, "read(" fd ",")' "$T/zbuf.strace" >"$T/bpfreads.txt"
 head -3 "$T/bpfreads.txt" | note
 say "$($TOOL count $T/zs.pcap) frames captured"
 ok zero-copy-no-read "[ -n '$bfd' ] && [ ! -s $T/bpfreads.txt ] && [ \$($TOOL count $T/zs.pcap) -ge 9 ]"

@@ -42,6 +42,9 @@ static bool bpfdev_lock_allows(unsigned int cmd)
 	case BIOCGWTIMEOUT:
 	case BIOCDWTIMEOUT:
 	case BIOCGBATCHWRITE:	/* read-only, as the other getters */
+	case BIOCGETBUFMODE:
+	case BIOCGETZMAX:
+	case BIOCROTZBUF:
 		return true;
 	/* BIOCSFILDROP and BIOCGFILDROP: not on OpenBSD's list, so EPERM as there. */
 	default:
@@ -64,12 +67,13 @@ static int bpfdev_ioc_sblen(struct bpfdev_d *d, unsigned long arg)
 	unsigned int size;
 	int err;
 
+	/* FreeBSD: zero-copy mode has no BIOCSBLEN, attached or not. */
+	if (!d->bufops->sblen)
+		return -EOPNOTSUPP;
 	if (bpfdev_get_uint(arg, &size))
 		return -EFAULT;
 	if (READ_ONCE(d->bif))
 		return -EINVAL;
-	if (!d->bufops->sblen)
-		return -EOPNOTSUPP;
 	err = d->bufops->sblen(d, &size);
 	if (err)
 		return err;
@@ -326,6 +330,31 @@ static int bpfdev_ioc_gfanout(struct bpfdev_d *d, unsigned long arg)
 	return copy_to_user((void __user *)arg, &cur, sizeof(cur)) ? -EFAULT : 0;
 }
 
+/*
+ * FreeBSD's BIOCSETBUFMODE: only while the descriptor has no buffers and
+ * no interface (EBUSY). Nothing but ioctls (serialised by ioctl_lock) looks
+ * at d->bufops while there are none: the tap needs an attachment, read()
+ * and poll() find no buffer to hand to the operations.
+ */
+static int bpfdev_ioc_setbufmode(struct bpfdev_d *d, unsigned long arg)
+{
+	const struct bpfdev_bufops *ops;
+	unsigned int val;
+
+	if (bpfdev_get_uint(arg, &val))
+		return -EFAULT;
+	if (val == BPF_BUFMODE_BUFFER)
+		ops = &bpfdev_copy_bufops;
+	else if (val == BPF_BUFMODE_ZBUF && READ_ONCE(bpfdev_zerocopy_enable))
+		ops = &bpfdev_zbuf_bufops;
+	else
+		return -EINVAL;
+	if (READ_ONCE(d->sbuf) || READ_ONCE(d->bif))
+		return -EBUSY;
+	WRITE_ONCE(d->bufops, ops);
+	return 0;
+}
+
 static long bpfdev_ioctl_locked(struct file *file, struct bpfdev_d *d, unsigned int cmd,
 				unsigned long arg)
 {
@@ -432,10 +461,11 @@ static long bpfdev_ioctl_locked(struct file *file, struct bpfdev_d *d, unsigned 
 	case BIOCGETBUFMODE:
 		return bpfdev_put_uint(arg, d->bufops->mode);
 	case BIOCSETBUFMODE:
-		/* Zero-copy buffers are not offered: FreeBSD with them disabled. */
-		if (bpfdev_get_uint(arg, &val))
-			return -EFAULT;
-		return val == BPF_BUFMODE_BUFFER ? 0 : -EINVAL;
+		return bpfdev_ioc_setbufmode(d, arg);
+	case BIOCGETZMAX:
+	case BIOCSETZBUF:
+	case BIOCROTZBUF:
+		return bpfdev_zbuf_ioctl(d, cmd, arg);
 	case FIONREAD:
 		return bpfdev_ioc_nread(d, arg);
 	default:

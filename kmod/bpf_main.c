@@ -52,6 +52,11 @@ module_param_cb(default_bufsize, &bpfdev_bufsize_ops, &bpfdev_default_bufsize, 0
 MODULE_PARM_DESC(default_bufsize,
 		 "Buffer size before BIOCSBLEN, bytes, 32..2^30, at most max_bufsize (default 32768)");
 
+bool bpfdev_zerocopy_enable = true;
+module_param_named(zerocopy_enable, bpfdev_zerocopy_enable, bool, 0644);
+MODULE_PARM_DESC(zerocopy_enable,
+		 "Offer zero-copy buffers, BIOCSETBUFMODE(BPF_BUFMODE_ZBUF) (FreeBSD's net.bpf.zerocopy_enable; default on)");
+
 static unsigned int max_devices = 256;
 module_param(max_devices, uint, 0444);
 MODULE_PARM_DESC(max_devices, "Number of /dev/bpfN nodes that may be created (default 256)");

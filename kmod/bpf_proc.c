@@ -41,6 +41,7 @@ static void bpfdev_proc_show_d(struct seq_file *seq, struct bpfdev_d *d)
 	char ifname[IFNAMSIZ] = "-", flags[4], *fl = flags;
 	struct bpfdev_pcpu_stats sum;
 	struct bpf_fanout fo;
+	unsigned long pinned;
 	unsigned int bufsize;
 	u64 drops;
 
@@ -50,6 +51,7 @@ static void bpfdev_proc_show_d(struct seq_file *seq, struct bpfdev_d *d)
 	bufsize = d->bufsize;
 	drops = d->drops;
 	fo = d->fanout_show;
+	pinned = bpfdev_zbuf_pages_locked(d);
 	spin_unlock_bh(&d->lock);
 	bpfdev_stats_read(d, &sum);
 	if (READ_ONCE(d->immediate))
@@ -59,8 +61,9 @@ static void bpfdev_proc_show_d(struct seq_file *seq, struct bpfdev_d *d)
 	if (d->locked)
 		*fl++ = 'L';
 	*fl = '\0';
-	seq_printf(seq, "%4d %7d %-15s %9u %12llu %12llu %12llu %-5s %-5s ",
+	seq_printf(seq, "%4d %7d %-15s %9u %12llu %12llu %12llu %-6s %6lu %-5s %-5s ",
 		   d->unit, pid_vnr(d->owner), ifname, bufsize, sum.recv, sum.match, drops,
+		   READ_ONCE(d->bufops)->mode == BPF_BUFMODE_ZBUF ? "zbuf" : "buffer", pinned,
 		   bpfdev_dir_names[READ_ONCE(d->direction)], flags);
 	/* The group as "id:mode", "+r" with rollover; "-" when in none. */
 	if (BPF_FANOUT_MODE(fo.bf_mode) == BPF_FANOUT_NONE)
@@ -81,10 +84,10 @@ static int bpfdev_proc_show(struct seq_file *seq, void *v)
 	list_for_each_entry(d, &bpfdev_d_list, all_node)
 		count++;
 	if (net_eq(net, &init_net))
-		seq_printf(seq, "descriptors %u interfaces %d filters %d groups %d\n", count,
-			   atomic_read(&bpfdev_live_ifs), atomic_read(&bpfdev_live_filters),
-			   atomic_read(&bpfdev_live_groups));
-	seq_puts(seq, "unit     pid interface         bufsize         recv        match         drop dir   flags fanout\n");
+		seq_printf(seq, "descriptors %u interfaces %d filters %d groups %d pinned %ld\n",
+			   count, atomic_read(&bpfdev_live_ifs), atomic_read(&bpfdev_live_filters),
+			   atomic_read(&bpfdev_live_groups), atomic_long_read(&bpfdev_zbuf_pinned));
+	seq_puts(seq, "unit     pid interface         bufsize         recv        match         drop mode   pinned dir   flags fanout\n");
 	list_for_each_entry(d, &bpfdev_d_list, all_node)
 		if (net_eq(d->net, net))
 			bpfdev_proc_show_d(seq, d);

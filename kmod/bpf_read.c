@@ -113,17 +113,23 @@ static int bpfdev_read_take(struct bpfdev_d *d, size_t count, bool nonblock,
 ssize_t bpfdev_read(struct file *file, char __user *buf, size_t count, loff_t *pos)
 {
 	struct bpfdev_d *d = file->private_data;
+	/*
+	 * Read the mode once: BIOCSETBUFMODE may switch it (with no buffers)
+	 * between this check and the take. Copying a zero-copy buffer out with
+	 * copy mode's operation is then safe, if useless to that process.
+	 */
+	const struct bpfdev_bufops *ops = READ_ONCE(d->bufops);
 	struct bpfdev_hold h;
 	int err;
 
 	/* Zero-copy mode has no read(). */
-	if (!d->bufops->copy_out)
+	if (!ops->copy_out)
 		return -EOPNOTSUPP;
 	err = bpfdev_read_take(d, count, file->f_flags & O_NONBLOCK, &h);
 	if (err <= 0)
 		return err;
 	/* The hold buffer is ours until we give it back: copy without the lock. */
-	err = d->bufops->copy_out(h.buf, h.len, buf);
+	err = ops->copy_out(h.buf, h.len, buf);
 	bpfdev_slots_give_back(d, &h);
 	return err ? err : h.len;
 }

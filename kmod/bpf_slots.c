@@ -43,7 +43,7 @@ static void bpfdev_slots_reclaim(struct bpfdev_d *d)
 }
 
 /* Zero-copy: a hold buffer the user acknowledged becomes the free buffer. */
-static void bpfdev_slots_reclaim_acked(struct bpfdev_d *d)
+void bpfdev_slots_reclaim_acked_locked(struct bpfdev_d *d)
 {
 	if (!d->fbuf && !d->hbuf_in_use && bpfdev_slots_acked(d))
 		bpfdev_slots_reclaim(d);
@@ -200,7 +200,7 @@ bool bpfdev_slots_catch_locked(struct bpfdev_d *d, const struct bpfdev_frame *f,
 
 	if (!d->sbuf)
 		return false;
-	bpfdev_slots_reclaim_acked(d);
+	bpfdev_slots_reclaim_acked_locked(d);
 	if (totlen > d->bufsize) {
 		totlen = d->bufsize;
 		caplen = totlen - hdrlen;
@@ -278,7 +278,7 @@ void bpfdev_slots_give_back(struct bpfdev_d *d, const struct bpfdev_hold *h)
 /* Something for read(): a hold buffer, or (store_too) a non-empty store. */
 bool bpfdev_slots_readable_locked(struct bpfdev_d *d, bool store_too)
 {
-	bpfdev_slots_reclaim_acked(d);
+	bpfdev_slots_reclaim_acked_locked(d);
 	return (d->hbuf && !d->hbuf_in_use) || (store_too && d->slen);
 }
 

@@ -139,6 +139,7 @@ struct bpfdev_tap_ctx {
 /* bpf_main.c */
 extern unsigned int bpfdev_max_bufsize;
 extern unsigned int bpfdev_default_bufsize;
+extern bool bpfdev_zerocopy_enable;
 
 /*
  * Buffer operations (FreeBSD's bpf_buffer_* / bpf_zerocopy_* hooks).
@@ -209,6 +210,12 @@ struct bpfdev_hold {
 /* bpf_buffer.c: copy mode */
 extern const struct bpfdev_bufops bpfdev_copy_bufops;
 
+/* bpf_zerocopy.c: zero-copy mode and its ioctls */
+extern const struct bpfdev_bufops bpfdev_zbuf_bufops;
+extern atomic_long_t bpfdev_zbuf_pinned;	/* pages pinned by all descriptors */
+int bpfdev_zbuf_ioctl(struct bpfdev_d *d, unsigned int cmd, unsigned long arg);
+unsigned long bpfdev_zbuf_pages_locked(const struct bpfdev_d *d);
+
 /* bpf_slots.c: the only code that changes slots */
 int bpfdev_slots_alloc(struct bpfdev_d *d);
 void bpfdev_slots_install(struct bpfdev_d *d, struct bpfdev_buf *bufs[2]);
@@ -219,6 +226,7 @@ bool bpfdev_slots_catch_locked(struct bpfdev_d *d, const struct bpfdev_frame *f,
 			       unsigned int snaplen);
 bool bpfdev_slots_can_rotate_locked(const struct bpfdev_d *d);
 void bpfdev_slots_rotate_locked(struct bpfdev_d *d);
+void bpfdev_slots_reclaim_acked_locked(struct bpfdev_d *d);
 bool bpfdev_slots_take_locked(struct bpfdev_d *d, struct bpfdev_hold *h);
 void bpfdev_slots_give_back(struct bpfdev_d *d, const struct bpfdev_hold *h);
 bool bpfdev_slots_readable_locked(struct bpfdev_d *d, bool store_too);

@@ -176,8 +176,33 @@ struct bpf_xhdr {
 	((t) == BPF_T_NONE || (BPF_T_FORMAT(t) != BPF_T_NONE &&	\
 	 ((t) & ~(BPF_T_FORMAT_MASK | BPF_T_FLAG_MASK)) == 0))
 
-/* Buffer modes (BIOCSETBUFMODE): only FreeBSD's read() buffers exist here. */
-#define BPF_BUFMODE_BUFFER	1
+/* Buffer modes (BIOCSETBUFMODE), FreeBSD's. */
+#define BPF_BUFMODE_BUFFER	1	/* kernel buffers copied out by read() */
+#define BPF_BUFMODE_ZBUF	2	/* zero-copy: two buffers the process donates */
+
+/*
+ * BIOCSETZBUF: the two buffers, each page-aligned, bz_buflen bytes (a
+ * multiple of the page size, at most BIOCGETZMAX). BIOCROTZBUF writes back
+ * the buffer it handed over (bz_bufa, bz_buflen = bytes of records) or zeros.
+ */
+struct bpf_zbuf {
+	void *bz_bufa;
+	void *bz_bufb;
+	size_t bz_buflen;
+};
+
+/*
+ * The first 32 bytes of each donated buffer; records follow it. The buffer
+ * is the process's while bzh_kernel_gen != bzh_user_gen: read bzh_kernel_gen
+ * with acquire ordering, then bzh_kernel_len bytes of records, then hand it
+ * back by storing bzh_kernel_gen into bzh_user_gen with release ordering.
+ */
+struct bpf_zbuf_header {
+	volatile unsigned int bzh_kernel_gen;	/* bumped when handed to the process */
+	volatile unsigned int bzh_kernel_len;	/* bytes of records */
+	volatile unsigned int bzh_user_gen;	/* = bzh_kernel_gen: handed back */
+	unsigned int _bzh_pad[5];
+};
 
 /*
  * BIOCSFILDROP: what happens to a received frame the read filter accepts
@@ -223,13 +248,16 @@ enum bpf_direction {
 #define BIOCSETWF	_IOW('B', 123, struct bpf_program)
 #define BIOCGETBUFMODE	_IOR('B', 125, unsigned int)
 #define BIOCSETBUFMODE	_IOW('B', 126, unsigned int)
+#define BIOCGETZMAX	_IOR('B', 127, size_t)
+#define BIOCSETZBUF	_IOW('B', 128, struct bpf_zbuf)
+#define BIOCROTZBUF	_IOR('B', 129, struct bpf_zbuf)
 #define BIOCSETFNR	_IOW('B', 130, struct bpf_program)
 #define BIOCGTSTAMP	_IOR('B', 131, unsigned int)
 #define BIOCSTSTAMP	_IOW('B', 132, unsigned int)
 /*
  * macOS's head drop: a full buffer with the reader behind drops the oldest
  * buffer, not the newest packet. macOS's numbers; FreeBSD's 128 is
- * BIOCROTZBUF, which the Linux encoding tells apart by its argument size.
+ * BIOCSETZBUF, which the Linux encoding tells apart by its argument size.
  */
 #define BIOCSHEADDROP	_IOW('B', 128, int)
 #define BIOCGHEADDROP	_IOR('B', 128, int)

@@ -36,6 +36,10 @@ struct Options {
 	// The short default avoids the one-second surprise of other libraries.
 	std::chrono::milliseconds read_timeout{20};
 	Direction direction = Direction::inout;
+	// Zero-copy buffers (bpf(4) BIOCSETZBUF) where the module offers them:
+	// records are read where the kernel wrote them, no read() per buffer.
+	// false forces copy mode (BIOCSBLEN and read()).
+	bool zero_copy = true;
 	// Writes carry their own link-layer source address (BIOCSHDRCMPLT).
 	bool header_complete = false;
 	// A tcpdump expression, compiled for the device's link type and snap

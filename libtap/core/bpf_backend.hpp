@@ -4,12 +4,14 @@
 // the eventfd, so an interrupt always wakes us.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string_view>
 #include <vector>
 
 #include "backend.hpp"
 #include "bpf_filter.hpp"
+#include "bpf_source.hpp"
 #include "unique_fd.hpp"
 
 namespace tap::detail {
@@ -27,8 +29,10 @@ class BpfBackend final : public Backend {
 public:
 	// Take a descriptor that is attached and configured (all but the
 	// filter: set_filter). Tests hand in a socket in place of /dev/bpf.
+	// source: where batches come from; null means copy mode (read()).
 	static Result<std::unique_ptr<BpfBackend>> adopt(UniqueFd fd, DeviceInfo info,
-							 WriteMode write_mode = WriteMode::per_frame);
+							 WriteMode write_mode = WriteMode::per_frame,
+							 std::unique_ptr<BufferSource> source = {});
 
 	Result<Batch> read(std::optional<std::chrono::nanoseconds> timeout) override;
 	Result<Batch> try_read() override;
@@ -42,7 +46,8 @@ public:
 	std::optional<int> pollable_handle() const noexcept override { return fd_.get(); }
 
 private:
-	BpfBackend(UniqueFd fd, UniqueFd wake, DeviceInfo info, WriteMode write_mode);
+	BpfBackend(UniqueFd fd, UniqueFd wake, DeviceInfo info, WriteMode write_mode,
+		   std::unique_ptr<BufferSource> source);
 	Result<std::size_t> write_batch(std::span<const std::span<const std::byte>> frames);
 	std::unexpected<Error> sys_error(int err, std::string_view call) const;
 	bool consume_interrupt() noexcept;
@@ -50,9 +55,10 @@ private:
 
 	UniqueFd fd_;
 	UniqueFd wake_; // eventfd
+	std::atomic<bool> interrupt_pending_{false}; // interrupt() called, not yet consumed
 	WriteMode write_mode_;
 	std::vector<std::byte> batch_; // records of the batch being written
-	std::unique_ptr<std::byte[]> buffer_; // exactly info_.buffer_size bytes
+	std::unique_ptr<BufferSource> source_; // copy mode or zero-copy
 	ParseStatus parse_; // what the walk of the last batch found
 	// Set while the kernel runs accept-all for a program it refused.
 	std::optional<UserlandFilter> userland_;

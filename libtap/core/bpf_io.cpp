@@ -16,8 +16,49 @@ namespace tap::detail {
 
 using namespace std::chrono;
 
+namespace {
+
+// Copy mode: bpf(4)'s read(), given exactly the buffer size.
+class CopySource final : public BufferSource {
+public:
+	// operator new aligns to at least 16 >= BPF_ALIGNMENT, as the parser needs.
+	explicit CopySource(std::size_t size)
+		: size_(size), buffer_(std::make_unique_for_overwrite<std::byte[]>(size))
+	{
+	}
+	std::expected<std::span<std::byte>, Failure> next(int fd) override
+	{
+		// A non-blocking read hands over the hold buffer, or else the
+		// part-filled store buffer; EAGAIN only when both are empty.
+		ssize_t n;
+		do {
+			++syscalls_;
+			n = ::read(fd, buffer_.get(), size_);
+		} while (n < 0 && errno == EINTR);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return std::span<std::byte>{};
+		if (n < 0)
+			return std::unexpected(Failure{errno, "read"});
+		return std::span<std::byte>{buffer_.get(), static_cast<std::size_t>(n)};
+	}
+	std::size_t syscalls() const noexcept override { return syscalls_; }
+
+private:
+	std::size_t size_;
+	std::unique_ptr<std::byte[]> buffer_;
+	std::size_t syscalls_ = 0;
+};
+
+} // namespace
+
+std::unique_ptr<BufferSource> copy_source(std::size_t size)
+{
+	return std::make_unique<CopySource>(size);
+}
+
 Result<std::unique_ptr<BpfBackend>> BpfBackend::adopt(UniqueFd fd, DeviceInfo info,
-						      WriteMode write_mode)
+						      WriteMode write_mode,
+						      std::unique_ptr<BufferSource> source)
 {
 	const int flags = ::fcntl(fd.get(), F_GETFL);
 	if (flags < 0 || ::fcntl(fd.get(), F_SETFL, flags | O_NONBLOCK) < 0)
@@ -27,14 +68,16 @@ Result<std::unique_ptr<BpfBackend>> BpfBackend::adopt(UniqueFd fd, DeviceInfo in
 		return fail_errno(errno, info.name + ": eventfd");
 	if (info.buffer_size == 0)
 		return fail(errc::invalid_option, info.name + ": zero buffer size");
+	if (!source)
+		source = copy_source(info.buffer_size);
 	return std::unique_ptr<BpfBackend>(new BpfBackend(std::move(fd), std::move(wake),
-							 std::move(info), write_mode));
+							  std::move(info), write_mode, std::move(source)));
 }
 
-BpfBackend::BpfBackend(UniqueFd fd, UniqueFd wake, DeviceInfo info, WriteMode write_mode)
+BpfBackend::BpfBackend(UniqueFd fd, UniqueFd wake, DeviceInfo info, WriteMode write_mode,
+		       std::unique_ptr<BufferSource> source)
 	: Backend(std::move(info)), fd_(std::move(fd)), wake_(std::move(wake)), write_mode_(write_mode),
-	  // operator new aligns to at least 16 >= BPF_ALIGNMENT, as the parser needs.
-	  buffer_(std::make_unique_for_overwrite<std::byte[]>(info_.buffer_size))
+	  source_(std::move(source))
 {
 }
 
@@ -46,12 +89,15 @@ std::unexpected<Error> BpfBackend::sys_error(int err, std::string_view call) con
 bool BpfBackend::consume_interrupt() noexcept
 {
 	std::uint64_t count;
+	interrupt_pending_.store(false, std::memory_order_relaxed);
 	return ::read(wake_.get(), &count, sizeof count) == sizeof count;
 }
 
 void BpfBackend::interrupt() noexcept
 {
 	const std::uint64_t one = 1;
+	// Seen by the zero-copy fast path in read(), which makes no poll().
+	interrupt_pending_.store(true, std::memory_order_release);
 	// Fails only if the counter is saturated, i.e. already signalled.
 	[[maybe_unused]] auto n = ::write(wake_.get(), &one, sizeof one);
 }
@@ -66,25 +112,18 @@ std::unexpected<Error> BpfBackend::take_parse_error()
 
 Result<Batch> BpfBackend::try_read()
 {
-	// bpf(4): a non-blocking read hands over the hold buffer, or else the
-	// part-filled store buffer; EAGAIN only when both are empty.
-	// read() must be given exactly the buffer size.
 	if (parse_.error)
 		return take_parse_error();
-	ssize_t n;
-	do
-		n = ::read(fd_.get(), buffer_.get(), info_.buffer_size);
-	while (n < 0 && errno == EINTR);
-	if (n < 0) {
-		if (errno == EAGAIN || errno == EWOULDBLOCK)
-			return Batch{};
-		return sys_error(errno, "read");
-	}
-	std::span<std::byte> got{buffer_.get(), static_cast<std::size_t>(n)};
+	auto buf = source_->next(fd_.get());
+	if (!buf)
+		return sys_error(buf.error().err, buf.error().call);
+	std::span<std::byte> got = *buf;
 	if (userland_) {
 		// That walk checks every record; the compacted buffer is then
 		// intact, and a corrupt record it met is reported as the
-		// batch's (and the next read's) error.
+		// batch's (and the next read's) error. The buffer is ours until
+		// the next call, zero-copy included, so compacting it in place
+		// is safe.
 		ParseStatus found;
 		got = got.first(userland_->filter_in_place(got, found));
 		Batch batch = Batch::walk(got, info_.timestamp_unit, parse_);
@@ -108,6 +147,14 @@ Result<Batch> BpfBackend::read(std::optional<nanoseconds> timeout)
 	for (;;) {
 		if (parse_.error) // the userland filter's walk met a corrupt record
 			return take_parse_error();
+		// Zero-copy: a buffer handed over while the caller was busy is
+		// taken without a system call; a reader that keeps up polls only
+		// when it has caught up.
+		if (!interrupt_pending_.load(std::memory_order_acquire) && source_->ready_now()) {
+			auto batch = try_read();
+			if (!batch || !batch->empty())
+				return batch;
+		}
 		std::optional<nanoseconds> wait;
 		if (timeout)
 			wait = std::max(nanoseconds::zero(), *timeout - (steady_clock::now() - start));

@@ -2,6 +2,7 @@
 // attach it, apply the options -- in the order bpf(4) requires
 // (BIOCSBLEN before BIOCSETIF; the filter once the link type is known).
 #include "bpf_backend.hpp"
+#include "bpf_zbuf.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -115,8 +116,16 @@ Result<std::unique_ptr<Backend>> open_bpf(std::string_view ifname, const Options
 						  "." + std::to_string(version.bv_minor) +
 						  " (need " + std::to_string(BPF_MAJOR_VERSION) + ".x)");
 
+	// Zero-copy buffers where the module offers them, else BIOCSBLEN.
+	std::unique_ptr<BufferSource> source;
+	if (options.zero_copy) {
+		auto zbuf = zbuf_source(fd, options.buffer_size, where);
+		if (!zbuf)
+			return std::unexpected(std::move(zbuf.error()));
+		source = std::move(*zbuf);
+	}
 	unsigned int blen = static_cast<unsigned int>(options.buffer_size);
-	if (::ioctl(fd, BIOCSBLEN, &blen) < 0)
+	if (!source && ::ioctl(fd, BIOCSBLEN, &blen) < 0)
 		return sys("BIOCSBLEN");
 
 	struct ifreq ifr {};
@@ -176,7 +185,8 @@ Result<std::unique_ptr<Backend>> open_bpf(std::string_view ifname, const Options
 	} else if (!filter && options.snap_length < Options::max_snap_length) {
 		filter = Filter::accept_all(options.snap_length);
 	}
-	auto backend = BpfBackend::adopt(std::move(node->fd), std::move(info), write_mode);
+	auto backend = BpfBackend::adopt(std::move(node->fd), std::move(info), write_mode,
+					 std::move(source));
 	if (!backend)
 		return std::unexpected(std::move(backend.error()));
 	if (filter) {

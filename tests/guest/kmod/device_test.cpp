@@ -162,13 +162,16 @@ TEST(Device, ProcListsEachDescriptorWithItsCounters)
 			mine = line;
 	ASSERT_FALSE(mine.empty()) << "descriptor on bd0 listed";
 	std::istringstream fields(mine);
-	std::string unit, pid, ifname, bufsize, recv, match, drop, dir, flags;
-	fields >> unit >> pid >> ifname >> bufsize >> recv >> match >> drop >> dir >> flags;
+	std::string unit, pid, ifname, bufsize, recv, match, drop, mode, pinned, dir, flags;
+	fields >> unit >> pid >> ifname >> bufsize >> recv >> match >> drop >> mode >> pinned >> dir >>
+		flags;
 	EXPECT_EQ(pid, std::to_string(getpid()));
 	EXPECT_EQ(bufsize, "65536");
 	EXPECT_EQ(recv, "1");
 	EXPECT_EQ(match, "1");
 	EXPECT_EQ(drop, "0");
+	EXPECT_EQ(mode, "buffer");
+	EXPECT_EQ(pinned, "0");
 	EXPECT_EQ(dir, "inout");
 	EXPECT_EQ(flags, "I");
 }

@@ -113,15 +113,19 @@ TEST(Ioctl, OutOfRangeValuesGiveEinval)
 	EXPECT_EQ(err_of(fd.get(), BIOCSRTIMEOUT, &tv), 0);
 }
 
-TEST(Ioctl, OnlyTheReadBufferModeIsOffered)
+TEST(Ioctl, BufferModesAreFreeBSDs)
 {
 	Fd fd(open("/dev/bpf", O_RDWR));
 	unsigned mode = 0;
 	ASSERT_EQ(err_of(fd.get(), BIOCGETBUFMODE, &mode), 0);
-	EXPECT_EQ(mode, unsigned(BPF_BUFMODE_BUFFER));
+	EXPECT_EQ(mode, unsigned(BPF_BUFMODE_BUFFER)) << "read() buffers by default";
 	EXPECT_EQ(err_of(fd.get(), BIOCSETBUFMODE, &mode), 0);
-	mode = 2;	/* FreeBSD's BPF_BUFMODE_ZBUF */
-	EXPECT_EQ(err_of(fd.get(), BIOCSETBUFMODE, &mode), EINVAL);
+	mode = BPF_BUFMODE_ZBUF;	/* zero-copy (zbuf_test.cpp) */
+	EXPECT_EQ(err_of(fd.get(), BIOCSETBUFMODE, &mode), 0);
+	for (unsigned bad : {0u, 3u, 0xffffffffu})
+		EXPECT_EQ(err_of(fd.get(), BIOCSETBUFMODE, &bad), EINVAL) << bad;
+	ASSERT_EQ(err_of(fd.get(), BIOCGETBUFMODE, &mode), 0);
+	EXPECT_EQ(mode, unsigned(BPF_BUFMODE_ZBUF)) << "a refused mode changes nothing";
 }
 
 TEST(Ioctl, UnknownCommandGivesEinval)

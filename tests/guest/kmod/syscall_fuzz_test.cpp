@@ -2,7 +2,10 @@
 //  - every ioctl, with random, absent or unmapped arguments;
 //  - random filter programs;
 //  - reads of any size, writes of random frames;
-//  - attach and re-attach, close and reopen.
+//  - attach and re-attach, close and reopen;
+//  - zero-copy buffers: BIOCSETZBUF with good and bad buffers from a pool
+//    the fuzzer also remaps under the kernel (mmap MAP_FIXED), BIOCROTZBUF,
+//    random acknowledgements written into the shared headers.
 // The calls go to one shared descriptor and to descriptors of each thread's
 // own, while traffic flows and an interface comes and goes. Passing means:
 //  - every failure is one of the module's documented errnos;
@@ -40,7 +43,7 @@ namespace {
 const std::set<int> kModuleErrnos = {EAGAIN, ENXIO,  ENOBUFS, EINVAL, EINTR,    EBUSY,
 				     EFAULT, ENETDOWN, EPERM, EMSGSIZE, ENOMEM, EOPNOTSUPP, ENOSPC};
 
-enum class Arg { none, uint, timeval, ifreq, program, dltlist, fanout, out };
+enum class Arg { none, uint, timeval, ifreq, program, dltlist, fanout, zbuf, out };
 
 struct Op {
 	unsigned long cmd;
@@ -91,6 +94,9 @@ const Op kOps[] = {
 	OP(BIOCSBATCHWRITE, uint),
 	OP(BIOCGFILDROP, out),
 	OP(BIOCSFILDROP, uint),
+	OP(BIOCGETZMAX, out),
+	OP(BIOCSETZBUF, zbuf),
+	OP(BIOCROTZBUF, out),
 	OP(BIOCSWTIMEOUT, timeval),
 	OP(BIOCGWTIMEOUT, out),
 	OP(BIOCDWTIMEOUT, none),
@@ -113,6 +119,18 @@ const uint16_t kCodes[] = {
 struct Unmapped {
 	void *p = mmap(nullptr, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	~Unmapped() { munmap(p, 4096); }
+};
+
+// Pages to donate as zero-copy buffers (and to pull from under the kernel).
+struct Pool {
+	static constexpr size_t kPages = 32;
+	const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+	uint8_t *p = static_cast<uint8_t *>(
+		mmap(nullptr, kPages * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+	~Pool() { munmap(p, kPages * page); }
+	Pool() = default;
+	Pool(const Pool &) = delete;
+	Pool &operator=(const Pool &) = delete;
 };
 
 class Fuzzer {
@@ -142,6 +160,12 @@ public:
 			check(poll(&p, 1, 0) < 0 ? errno : 0, "poll");
 			break;
 		}
+		case 3:
+			if (pick(4) == 0) {
+				zbuf_memory();
+				break;
+			}
+			[[fallthrough]];
 		default: do_ioctl(fd, fd == shared_); break;
 		}
 	}
@@ -175,6 +199,31 @@ private:
 		// A node not created yet is the VFS's ENOENT, not the module's.
 		if (fd < 0 && errno != ENOENT)
 			check(errno, "open");
+		if (fd >= 0 && pick(3) == 0) { // a zero-copy descriptor with good buffers
+			unsigned mode = BPF_BUFMODE_ZBUF;
+			const size_t n = 1 + pick(4);
+			const size_t at = pick(Pool::kPages / 2 - n);
+			bpf_zbuf bz{pool_.p + at * pool_.page, pool_.p + (at + n) * pool_.page,
+				    n * pool_.page};
+			check(ioctl(fd, BIOCSETBUFMODE, &mode) < 0 ? errno : 0, "BIOCSETBUFMODE");
+			check(ioctl(fd, BIOCSETZBUF, &bz) < 0 ? errno : 0, "BIOCSETZBUF");
+		}
+	}
+
+	// What a process does to donated memory: acknowledge a buffer (or write
+	// garbage where the kernel looks), or replace a page under the kernel.
+	void zbuf_memory()
+	{
+		uint8_t *page = pool_.p + pick(Pool::kPages) * pool_.page;
+		auto *h = reinterpret_cast<bpf_zbuf_header *>(page);
+		if (pick(8) == 0) {
+			void *r = mmap(page, pool_.page, PROT_READ | PROT_WRITE,
+				       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+			check(r == MAP_FAILED ? errno : 0, "mmap MAP_FIXED");
+			return;
+		}
+		const unsigned gen = __atomic_load_n(&h->bzh_kernel_gen, __ATOMIC_ACQUIRE);
+		__atomic_store_n(&h->bzh_user_gen, pick(4) ? gen : any_uint(), __ATOMIC_RELEASE);
 	}
 
 	void do_read(int fd)
@@ -249,6 +298,7 @@ private:
 		unsigned dlts[4];
 		bpf_dltlist list{pick(5), pick(6) ? dlts : nullptr};
 		bpf_fanout fo{};
+		bpf_zbuf zb{};
 		void *arg = nullptr;
 		switch (op.arg) {
 		case Arg::none: break;
@@ -281,6 +331,15 @@ private:
 			arg = &fo;
 			break;
 		}
+		case Arg::zbuf: { // pool pages, mostly whole and aligned; some not, some overlapping
+			const size_t pg = pool_.page;
+			uint8_t *a = pool_.p + pick(Pool::kPages) * pg + (pick(6) ? 0 : pick(pg));
+			uint8_t *b = pool_.p + pick(Pool::kPages) * pg + (pick(6) ? 0 : pick(pg));
+			size_t len = pick(6) ? (1 + pick(4)) * pg : any_uint();
+			zb = bpf_zbuf{pick(20) ? a : nullptr, pick(20) ? b : static_cast<uint8_t *>(bad_), len};
+			arg = &zb;
+			break;
+		}
 		case Arg::out: arg = buf_.data(); break;
 		}
 		if (op.arg != Arg::none && pick(12) == 0)
@@ -289,6 +348,7 @@ private:
 	}
 
 	const char *skip_ = std::getenv("BPFDEV_FUZZ_SKIP");
+	Pool pool_;
 	std::mt19937_64 rng_;
 	int shared_;
 	void *bad_;

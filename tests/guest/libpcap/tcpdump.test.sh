@@ -61,6 +61,40 @@ timeout -k 2 6 strace -f -e trace=ioctl -o "$T/setf.strace" bpfcap tcpdump -n -i
 grep '0x42, 0x67' "$T/setf.strace" | head -3 | note
 ok filter-set-in-kernel "[ \$(grep -c '0x42, 0x67.* = 0\$' $T/setf.strace) -ge 2 ] && ! grep -q '0x42, 0x67.*= -1' $T/setf.strace"
 
+# The captures above went through zero-copy buffers: libpcap's pcap-bpf.c
+# donates two (BIOCSETBUFMODE, BIOCSETZBUF = 0x42, 0x80) and never read()s
+# the descriptor; it waits in select() and rotates with BIOCROTZBUF (0x42, 0x81).
+# -c 9: the nine frames the peer sends (the stack's replies to them vary by
+# kernel: ICMP rate limits), so tcpdump ends by itself and flushes its file.
+start zs timeout -k 2 8 strace -f -e trace=openat,ioctl,read,select,pselect6 -o "$T/zbuf.strace" \
+	bpfcap tcpdump -n -i pc0 -c 9 -w "$T/zs.pcap"
+sleep 1.5
+peer_send mix >/dev/null
+wait "$PID_zs"
+bfd=$(sed -n 's|.*openat(AT_FDCWD, "/dev/bpf", O_RDWR) = \([0-9]*\)$|\1|p' "$T/zbuf.strace" | head -1)
+grep -E '0x42, 0x(7e|80|81)|read\('"${bfd:-x}"',' "$T/zbuf.strace" | sort | uniq -c | sort -rn | head -5 | note
+ok zero-copy-buffers-donated "[ -n '$bfd' ] && grep -q 'ioctl($bfd, _IOC(_IOC_WRITE, 0x42, 0x80, 0x18), .*= 0\$' $T/zbuf.strace"
+# (fd $bfd was the dynamic loader's before /dev/bpf was opened: count from there
+# on, and only the process that opened it: strace -f also follows others)
+awk -v fd="$bfd" '/openat\(AT_FDCWD, "\/dev\/bpf"/ { on = 1; pid = $1 }
+	on && $1 == pid && index($0, "read(" fd ",")' "$T/zbuf.strace" >"$T/bpfreads.txt"
+head -3 "$T/bpfreads.txt" | note
+say "$($TOOL count $T/zs.pcap) frames captured"
+ok zero-copy-no-read "[ -n '$bfd' ] && [ ! -s $T/bpfreads.txt ] && [ \$($TOOL count $T/zs.pcap) -ge 9 ]"
+
+# With zero-copy switched off (FreeBSD's net.bpf.zerocopy_enable=0) libpcap
+# falls back to read(): the same frames again.
+echo 0 >/sys/module/bpfdev/parameters/zerocopy_enable
+start linux2 tcpdump -n -i pc0 -w "$T/linux2.pcap"
+start copy bpfcap tcpdump -n -i pc0 -w "$T/copy.pcap"
+sleep 1.5
+peer_send mix >/dev/null
+sleep 2
+stop linux2 copy
+echo 1 >/sys/module/bpfdev/parameters/zerocopy_enable
+ok copy-mode-same-frames "$TOOL cmp $T/linux2.pcap $T/copy.pcap >$T/cmp.txt"
+note "$T/cmp.txt"
+
 # No such interface: libpcap's usual error, from BIOCSETIF's ENXIO.
 timeout 20 bpfcap tcpdump -n -i nosuchif -c 1 >"$T/nsi.out" 2>&1
 rc=$?

@@ -12,6 +12,9 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <fstream>
+#include <iterator>
+#include <string>
 #include <cstdlib>
 #include <memory>
 #include <thread>
@@ -318,6 +321,7 @@ TEST(LibtapDevice, BufferSizeIsWhatTheModuleGranted)
 	Veth v("ltk0", "ltk1");
 	tap::Options o;
 	o.immediate = true;
+	o.zero_copy = false; // BIOCSBLEN's clamping
 	o.buffer_size = std::size_t{64} << 20; // above the module's default maximum
 	tap::Device d = open(v.b, o);
 	EXPECT_EQ(d.buffer_size(), std::size_t{BPF_MAXBUFSIZE});
@@ -429,4 +433,38 @@ TEST(LibtapGroup, TwoGroupsOnOneInterfaceEachSeeEverything)
 	std::this_thread::sleep_for(300ms);
 	EXPECT_EQ(a->stats()->received, 50u) << "default group ids differ";
 	EXPECT_EQ(b->stats()->received, 50u);
+}
+
+// Zero-copy (the default): whole pages of at most BIOCGETZMAX, less the
+// shared header; records arrive in both buffers in turn, with no read().
+TEST(LibtapDevice, ZeroCopyBuffersByDefault)
+{
+	Veth v("ltz0", "ltz1");
+	const std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+	tap::Options o;
+	o.immediate = true;
+	o.buffer_size = std::size_t{64} << 20;
+	tap::Device big = open(v.b, o);
+	EXPECT_EQ(big.buffer_size(), 512 * page - sizeof(bpf_zbuf_header));
+	o.buffer_size = 100;
+	o.read_timeout = std::chrono::milliseconds(10);
+	tap::Device d = open(v.b, o);
+	EXPECT_EQ(d.buffer_size(), page - sizeof(bpf_zbuf_header));
+	std::ifstream in("/proc/net/bpfdev");
+	std::string all((std::istreambuf_iterator<char>(in)), {});
+	EXPECT_NE(all.find(" zbuf "), std::string::npos) << all;
+	PacketSocket s(v.a);
+	// Rounds of 20 (1600 bytes of records): each fits a buffer, so none
+	// is dropped, and ten rounds go through both buffers several times.
+	for (unsigned round = 0; round < 10; round++) {
+		for (unsigned i = 0; i < 20; i++)
+			s.send(frame(round * 20 + i));
+		auto got = collect(d, 20);
+		ASSERT_EQ(got.size(), 20u) << "round " << round;
+		for (unsigned i = 0; i < 20; i++)
+			EXPECT_TRUE(same(got[i].bytes(), frame(round * 20 + i))) << round << " " << i;
+	}
+	auto st = d.stats();
+	ASSERT_TRUE(st);
+	EXPECT_EQ(st->dropped, 0u);
 }

@@ -71,6 +71,15 @@ STATIC_ASSERT(BIOCSFANOUT == 0x400842d2u && BIOCGFANOUT == 0x800842d3u, "fan-out
 STATIC_ASSERT(BPF_FILDROP_PASS == 0 && BPF_FILDROP_CAPTURE == 1 && BPF_FILDROP_DROP == 2,
 	      "FILDROP values");
 STATIC_ASSERT(BIOCGSEESENT == BIOCGDIRECTION && BIOCSSEESENT == BIOCSDIRECTION, "SEESENT aliases");
+/* Zero-copy: FreeBSD's 127-129; macOS's head drop shares 128, told apart by the size. */
+STATIC_ASSERT(BIOCGETZMAX == 0x8008427fu, "BIOCGETZMAX");
+STATIC_ASSERT(BIOCSETZBUF == 0x40184280u, "BIOCSETZBUF");
+STATIC_ASSERT(BIOCROTZBUF == 0x80184281u, "BIOCROTZBUF");
+STATIC_ASSERT(BIOCSHEADDROP != BIOCSETZBUF && BIOCGHEADDROP != BIOCSETZBUF &&
+	      BIOCSHEADDROP != BIOCROTZBUF && BIOCGHEADDROP != BIOCROTZBUF, "head drop vs zbuf");
+STATIC_ASSERT(BPF_BUFMODE_BUFFER == 1 && BPF_BUFMODE_ZBUF == 2, "buffer modes");
+STATIC_ASSERT(sizeof(struct bpf_zbuf) == 24, "struct bpf_zbuf");
+STATIC_ASSERT(sizeof(struct bpf_zbuf_header) == 32, "struct bpf_zbuf_header, FreeBSD's 32 bytes");
 
 /* BSD-style use: the macros build a program the way BSD code writes one. */
 static struct bpf_insn accept_ip[] = {

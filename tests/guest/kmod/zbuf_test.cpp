@@ -521,12 +521,16 @@ TEST(Zbuf, ExitWhileBlockedInPollReleasesThePages)
 	if (pid == 0) {
 		Zbuf z(8 * kPage);
 		z.attach(v.a());
-		pollfd p{z.fd.get(), POLLIN, 0};
-		poll(&p, 1, -1);
-		_exit(1);
+		// No event asked for: the traffic below fills both buffers, and
+		// a POLLIN poll would return and let the child exit by itself.
+		// This one stays on the wait queue until the kill.
+		pollfd p{z.fd.get(), 0, 0};
+		for (;;)
+			poll(&p, 1, -1);
 	}
 	Turmoil t(v.b(), "zx2", "zx3", 100ms);
-	for (int i = 0; i < 50 && pinned_total() != before + 16; i++)
+	// Up to 10 s for the child to pin its buffers (a loaded TCG guest).
+	for (int i = 0; i < 500 && pinned_total() != before + 16; i++)
 		std::this_thread::sleep_for(20ms);
 	EXPECT_EQ(pinned_total(), before + 16);
 	kill(pid, SIGKILL);

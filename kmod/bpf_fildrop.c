@@ -72,15 +72,16 @@ struct bpfdev_fildrop_mark {
 static DEFINE_PER_CPU(struct bpfdev_fildrop_mark, bpfdev_fildrop_marks);
 
 /*
- * The tap saw a received frame on bif (BH off, in __netif_receive_skb_core):
- * remember whether a descriptor there wants it dropped, and forget any
- * earlier frame.
+ * The tap saw a received frame on bif (BH off, in __netif_receive_skb_core)
+ * that a descriptor there wants dropped. Other frames leave no mark: the
+ * last one names its own pass (softnet_data.processed grows by one each
+ * pass on this CPU), so the hook can only match it during that pass.
  */
-void bpfdev_fildrop_mark(const struct bpfdev_if *bif, const struct sk_buff *skb, bool drop)
+void bpfdev_fildrop_mark(const struct bpfdev_if *bif, const struct sk_buff *skb)
 {
 	struct bpfdev_fildrop_mark *m = this_cpu_ptr(&bpfdev_fildrop_marks);
 
-	m->skb = drop ? skb : NULL;
+	m->skb = skb;
 	m->bif = bif;
 	m->pass = __this_cpu_read(softnet_data.processed);
 }

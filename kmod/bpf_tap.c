@@ -198,9 +198,12 @@ static int bpfdev_tap_rcv(struct sk_buff *skb, struct net_device *dev,
 	drop = bpfdev_tap_frame(bif, skb, outgoing);
 	skb_pull(skb, off);
 mark:
-	/* Every received frame rewrites the mark the ingress hook reads (bpf_fildrop.c). */
-	if (!outgoing)
-		bpfdev_fildrop_mark(bif, skb, drop);
+	/*
+	 * Only a frame to drop leaves a mark for the ingress hook: a stale one
+	 * never matches, as it names an earlier receive pass (bpf_fildrop.c).
+	 */
+	if (unlikely(drop))
+		bpfdev_fildrop_mark(bif, skb);
 	consume_skb(skb);
 	return 0;
 }

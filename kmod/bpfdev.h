@@ -265,7 +265,7 @@ int bpfdev_tap_init(void);
 void bpfdev_tap_exit(void);
 
 /* bpf_fildrop.c: OpenBSD's BIOCSFILDROP through a netdev ingress hook */
-void bpfdev_fildrop_mark(const struct bpfdev_if *bif, const struct sk_buff *skb, bool drop);
+void bpfdev_fildrop_mark(const struct bpfdev_if *bif, const struct sk_buff *skb);
 void bpfdev_fildrop_init_if(struct bpfdev_if *bif);
 int bpfdev_fildrop_prepare(struct bpfdev_d *d, struct bpfdev_if *bif);
 void bpfdev_fildrop_commit(struct bpfdev_d *d);

@@ -9,12 +9,7 @@
 set -u
 tapdump=$1/utils/tapdump/tapdump
 backend=${2:-file}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-check() { # name, command string
-	if eval "$2"; then echo "ok - $1"; else echo "not ok - $1"; fails=$((fails + 1)); fi
-}
+. "$(dirname "$0")/../lib.sh"
 
 # 1000 frames of 100 bytes, 10 ms apart from 1700000000.5 s: 10 seconds.
 python3 - "$tmp/in.pcap" <<'PY'

@@ -6,12 +6,7 @@ set -u
 build=$1
 tapdump=$build/utils/tapdump/tapdump
 tapinject=$build/utils/tapinject/tapinject
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-check() { # name, command string
-	if eval "$2"; then echo "ok - $1"; else echo "not ok - $1"; fails=$((fails + 1)); fi
-}
+. "$(dirname "$0")/../lib.sh"
 
 python3 - "$tmp/in.pcap" <<'PY'
 import struct, sys

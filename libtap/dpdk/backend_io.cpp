@@ -40,9 +40,6 @@ Timestamp host_now() noexcept
 	return Timestamp(nanoseconds(std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec));
 }
 
-// net_pcap's µs since the epoch, as an affine map (exact: × 1000).
-constexpr NicClock::Map pcap_micros_map{0, 0, std::uint64_t{1000} << 32};
-
 } // namespace
 
 DpdkBackend::DpdkBackend(std::shared_ptr<Port> port, std::uint16_t queue, const Options &options,
@@ -107,8 +104,7 @@ bool DpdkBackend::stamp_map(NicClock::Map &map) noexcept
 	switch (clock_) {
 	case Clock::host:
 		return false;
-	case Clock::pcap_micros:
-		map = pcap_micros_map;
+	case Clock::pcap_micros: // µs, no map
 		return true;
 	case Clock::nic:
 		if (rte_get_timer_cycles() >= nic_due_) [[unlikely]]
@@ -130,11 +126,14 @@ template <bool Filtered>
 {
 	// Host time: one reading per burst, taken when its first frame is
 	// kept (a burst the filter rejects whole reads no clock). Stamps the
-	// PMD wrote (ts_flag_) go through the map, whose constants are locals.
+	// PMD wrote (ts_flag_): net_pcap's µs, or NIC ticks through the map,
+	// whose constants are locals. (net_pcap keeps its plain × 1000: a map
+	// would cost it the 128-bit multiply for nothing.)
 	Timestamp now{};
 	bool have_now = false;
 	NicClock::Map map{};
 	const bool stamped = stamp_map(map);
+	const bool nic = clock_ == Clock::nic;
 	const std::uint64_t ts_flag = ts_flag_;
 	const int ts_offset = ts_offset_;
 	rte_mbuf *rejected[burst_size];
@@ -170,8 +169,8 @@ template <bool Filtered>
 		}
 		Timestamp stamp;
 		if (stamped && (m->ol_flags & ts_flag)) {
-			stamp = Timestamp(nanoseconds(
-				map.to_ns(*RTE_MBUF_DYNFIELD(m, ts_offset, const std::uint64_t *))));
+			const std::uint64_t raw = *RTE_MBUF_DYNFIELD(m, ts_offset, const std::uint64_t *);
+			stamp = nic ? Timestamp(nanoseconds(map.to_ns(raw))) : Timestamp(microseconds(raw));
 		} else {
 			if (!have_now) [[unlikely]] {
 				now = host_now();

@@ -806,3 +806,22 @@ TEST(Zbuf, DescriptorChurnUnderTraffic)
 	t.stop();
 	EXPECT_EQ(pinned_total(), before);
 }
+
+// OpenBSD's wait timeout in zero-copy mode: the store is handed over when
+// it runs out, with no poll() arming anything and no BIOCROTZBUF.
+TEST(Zbuf, WaitTimeoutHandsTheStoreOver)
+{
+	Veth v("zv0", "zv1");
+	Zbuf z(kPage);
+	z.attach(v.a());
+	timeval tv{0, 200000};
+	ASSERT_EQ(ioctl(z.fd.get(), BIOCSWTIMEOUT, &tv), 0);
+	SigioHere sig(z.fd.get());
+	ASSERT_TRUE(sig.ok());
+	PacketSocket(v.b()).send(frame(kTestType, 100, 1));
+	ASSERT_TRUE(sig.wait(3000ms));
+	auto recs = z.take();
+	ASSERT_TRUE(recs) << "handed over when the wait timeout ran out";
+	ASSERT_EQ(recs->size(), 1u);
+	EXPECT_EQ((*recs)[0].data, frame(kTestType, 100, 1));
+}

@@ -152,6 +152,24 @@ void bpfdev_reset_locked(struct bpfdev_d *d)
 	bpfdev_stats_zero(d);
 }
 
+/*
+ * Zero-copy: hand the store over to the user now if it has records and the
+ * hold slot is free (the user acknowledged the last buffer): what
+ * BIOCROTZBUF does, done by the module when the store is due (bpf_read.c
+ * says when and why). Returns true if it handed a buffer over. Copy mode
+ * (no publish) never rotates here: read() takes the store itself.
+ */
+bool bpfdev_slots_hand_over_locked(struct bpfdev_d *d)
+{
+	if (!d->bufops->publish || !d->sbuf)
+		return false;
+	bpfdev_slots_reclaim_acked_locked(d);
+	if (!bpfdev_slots_can_rotate_locked(d))
+		return false;
+	bpfdev_slots_rotate_locked(d);
+	return true;
+}
+
 /* Store has records, and hold is empty so it can take them. */
 bool bpfdev_slots_can_rotate_locked(const struct bpfdev_d *d)
 {
@@ -196,7 +214,7 @@ bool bpfdev_slots_catch_locked(struct bpfdev_d *d, const struct bpfdev_frame *f,
 	unsigned int caplen = min(snaplen, f->len);
 	unsigned int totlen = hdrlen + caplen;
 	unsigned int curlen;
-	bool wake = false;
+	bool wake = false, due = false;
 
 	if (!d->sbuf)
 		return false;
@@ -218,6 +236,7 @@ bool bpfdev_slots_catch_locked(struct bpfdev_d *d, const struct bpfdev_frame *f,
 		curlen = 0;
 	} else if (d->immediate || d->state == BPFDEV_TIMED_OUT) {
 		wake = true;
+		due = true;
 	}
 	if (curlen > d->slen)
 		memset(d->sbuf->data + d->slen, 0, curlen - d->slen);
@@ -225,6 +244,14 @@ bool bpfdev_slots_catch_locked(struct bpfdev_d *d, const struct bpfdev_frame *f,
 	d->slen = curlen + totlen;
 	d->scnt++;
 	bpfdev_wtimeout_stored_locked(d, curlen == 0);
+	/*
+	 * The reader is woken for this record (immediate mode, or the read
+	 * timeout ran out before it): zero-copy hands the store over with it,
+	 * so the woken process finds it in shared memory (bpf_read.c). Only
+	 * on a wake-up, so no more work per record than copy mode otherwise.
+	 */
+	if (due)
+		bpfdev_read_due_locked(d);
 	return wake;
 }
 

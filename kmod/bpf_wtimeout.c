@@ -31,6 +31,7 @@ void bpfdev_wtimeout_fn(struct timer_list *t)
 	if (d->wstate == BPFDEV_WT_WAIT) {
 		WRITE_ONCE(d->wstate, BPFDEV_WT_DONE);
 		wake = bpfdev_slots_stored_locked(d);
+		bpfdev_read_due_locked(d);	/* zero-copy: hand it over */
 	}
 	spin_unlock_bh(&d->lock);
 	if (wake)

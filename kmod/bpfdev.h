@@ -225,6 +225,7 @@ void bpfdev_reset_locked(struct bpfdev_d *d);
 bool bpfdev_slots_catch_locked(struct bpfdev_d *d, const struct bpfdev_frame *f,
 			       unsigned int snaplen);
 bool bpfdev_slots_can_rotate_locked(const struct bpfdev_d *d);
+bool bpfdev_slots_hand_over_locked(struct bpfdev_d *d);
 void bpfdev_slots_rotate_locked(struct bpfdev_d *d);
 void bpfdev_slots_reclaim_acked_locked(struct bpfdev_d *d);
 bool bpfdev_slots_take_locked(struct bpfdev_d *d, struct bpfdev_hold *h);
@@ -248,6 +249,7 @@ ssize_t bpfdev_read(struct file *file, char __user *buf, size_t count, loff_t *p
 __poll_t bpfdev_poll(struct file *file, struct poll_table_struct *wait);
 void bpfdev_wakeup(struct bpfdev_d *d);
 void bpfdev_timeout_fn(struct timer_list *t);
+bool bpfdev_read_due_locked(struct bpfdev_d *d);
 
 /* bpf_tap.c */
 int bpfdev_attach(struct bpfdev_d *d, const char *ifname);

@@ -72,8 +72,10 @@ public:
 		release();
 		if (auto s = take(); !s.empty())
 			return s;
-		// Nothing handed over yet: have the module hand over its store
-		// now (our read timeout or immediate mode), then look again.
+		// Nothing handed over yet. bpfdev hands a due store over by itself
+		// (read timeout, immediate mode) before poll() returns, so this is
+		// for a module that leaves that to the process, as FreeBSD's does:
+		// have it hand over its store now, then look again.
 		bpf_zbuf bz{};
 		++syscalls_;
 		if (::ioctl(fd, BIOCROTZBUF, &bz) < 0)

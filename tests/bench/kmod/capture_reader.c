@@ -11,7 +11,8 @@
  *   fanout=GROUP: join fan-out group GROUP (flow hash) on IFACE
  *   zbuf: zero-copy buffers of BUFSIZE (rounded up to pages, with the
  *         header): poll() when neither buffer is ours, BIOCROTZBUF when
- *         poll() said readable (the read timeout) and still none is
+ *         poll() said readable (the read timeout) and still none is (never
+ *         with bpfdev, which hands the store over itself; FreeBSD's would)
  */
 #include <net/bpf.h>
 

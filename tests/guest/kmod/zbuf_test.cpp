@@ -409,25 +409,39 @@ TEST(Zbuf, PollEpollTimeoutAndImmediate)
 		close(ep);
 	}
 	{
-		// Read timeout: poll returns when it fires with records stored.
+		// Read timeout: poll returns when it fires with records stored,
+		// and the module has handed the store over by then (FreeBSD
+		// leaves that to the process's BIOCROTZBUF).
 		Zbuf z(kPage);
 		z.attach(v.a());
 		timeval tv{0, 200000};
 		ASSERT_EQ(ioctl(z.fd.get(), BIOCSRTIMEOUT, &tv), 0);
 		EXPECT_FALSE(readable(z.fd.get(), 400)) << "timeout with nothing stored";
+		blen(z.fd.get());	// any ioctl ends the timed-out state (FreeBSD)
 		b.send(frame(kTestType, 100, 2));
 		settle(50ms);
-		blen(z.fd.get());	// any ioctl ends the timed-out state (FreeBSD)
+		EXPECT_EQ(z.owned(), nullptr) << "not before the timeout";
 		auto t0 = std::chrono::steady_clock::now();
 		EXPECT_TRUE(readable(z.fd.get(), 3000));
 		EXPECT_GE(std::chrono::steady_clock::now() - t0, 100ms);
-		// The process then rotates itself, as libpcap does.
-		EXPECT_EQ(z.owned(), nullptr);
+		auto recs = z.take();
+		ASSERT_TRUE(recs) << "handed over without BIOCROTZBUF";
+		ASSERT_EQ(recs->size(), 1u);
+		EXPECT_EQ((*recs)[0].data, frame(kTestType, 100, 2));
+		// Nothing stored since: BIOCROTZBUF hands nothing over.
 		bpf_zbuf bz{};
 		ASSERT_EQ(ioctl(z.fd.get(), BIOCROTZBUF, &bz), 0);
-		auto recs = z.take();
+		EXPECT_EQ(bz.bz_buflen, 0u);
+		EXPECT_EQ(z.owned(), nullptr);
+		// Timed out with nothing stored: the next record is handed over
+		// with the wake-up it causes.
+		EXPECT_FALSE(readable(z.fd.get(), 400));
+		b.send(frame(kTestType, 100, 3));
+		EXPECT_TRUE(readable(z.fd.get(), 3000));
+		recs = z.take();
 		ASSERT_TRUE(recs);
-		EXPECT_EQ(recs->size(), 1u);
+		ASSERT_EQ(recs->size(), 1u);
+		EXPECT_EQ((*recs)[0].data, frame(kTestType, 100, 3));
 	}
 	{
 		// Immediate: any record makes it readable.
@@ -436,7 +450,158 @@ TEST(Zbuf, PollEpollTimeoutAndImmediate)
 		EXPECT_FALSE(readable(z.fd.get(), 100));
 		b.send(frame(kTestType, 100, 3));
 		EXPECT_TRUE(readable(z.fd.get(), 1000));
+		auto recs = z.take();
+		ASSERT_TRUE(recs) << "immediate: handed over without BIOCROTZBUF";
+		EXPECT_EQ(recs->size(), 1u);
 	}
+}
+
+namespace {
+
+// SIGIO for fd, sent to this thread only and blocked, for sigtimedwait().
+class SigioHere {
+public:
+	explicit SigioHere(int fd) : fd_(fd)
+	{
+		sigemptyset(&set_);
+		sigaddset(&set_, SIGIO);
+		pthread_sigmask(SIG_BLOCK, &set_, &old_);
+		f_owner_ex me{F_OWNER_TID, static_cast<pid_t>(syscall(SYS_gettid))};
+		int on = 1;
+		ok_ = fcntl(fd, F_SETOWN_EX, &me) == 0 && ioctl(fd, FIOASYNC, &on) == 0;
+	}
+	~SigioHere()
+	{
+		int off = 0;
+		ioctl(fd_, FIOASYNC, &off);
+		while (wait(0ms)) {
+		}
+		pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+	}
+	SigioHere(const SigioHere &) = delete;
+	SigioHere &operator=(const SigioHere &) = delete;
+	bool ok() const { return ok_; }
+	bool wait(std::chrono::milliseconds ms)
+	{
+		timespec ts{ms.count() / 1000, (ms.count() % 1000) * 1000000};
+		return sigtimedwait(&set_, nullptr, &ts) == SIGIO;
+	}
+
+private:
+	int fd_;
+	bool ok_;
+	sigset_t set_, old_;
+};
+
+} // namespace
+
+// The read timeout's hand-over comes before every kind of wake-up: epoll
+// (which polls again after the wake-up) and SIGIO (which does not poll).
+TEST(Zbuf, ReadTimeoutHandsOverBeforeEpollAndSigio)
+{
+	Veth v("zt0", "zt1");
+	PacketSocket b(v.b());
+	Zbuf z(kPage);
+	z.attach(v.a());
+	timeval tv{0, 200000};
+	ASSERT_EQ(ioctl(z.fd.get(), BIOCSRTIMEOUT, &tv), 0);
+	int ep = epoll_create1(0);
+	ASSERT_GE(ep, 0);
+	epoll_event ev{EPOLLIN, {}};
+	ASSERT_EQ(epoll_ctl(ep, EPOLL_CTL_ADD, z.fd.get(), &ev), 0);
+	b.send(frame(kTestType, 100, 1));
+	settle(50ms);
+	EXPECT_EQ(epoll_wait(ep, &ev, 1, 3000), 1);
+	auto recs = z.take();
+	ASSERT_TRUE(recs) << "epoll: handed over without BIOCROTZBUF";
+	EXPECT_EQ(recs->size(), 1u);
+	close(ep);
+
+	// SIGIO: a poll with no wait only arms the timeout; the signal comes
+	// when it runs out, and the buffer is the process's by then.
+	SigioHere sig(z.fd.get());
+	ASSERT_TRUE(sig.ok());
+	b.send(frame(kTestType, 100, 2));
+	settle(50ms);
+	while (sig.wait(0ms)) {	// the record's own wake-up, if any
+	}
+	EXPECT_FALSE(readable(z.fd.get(), 0));
+	ASSERT_TRUE(sig.wait(3000ms));
+	recs = z.take();
+	ASSERT_TRUE(recs) << "SIGIO: handed over without BIOCROTZBUF";
+	ASSERT_EQ(recs->size(), 1u);
+	EXPECT_EQ((*recs)[0].data, frame(kTestType, 100, 2));
+}
+
+// Immediate mode: the record is the process's when its SIGIO arrives.
+TEST(Zbuf, ImmediateRecordIsHandedOverWithItsSigio)
+{
+	Veth v("zi0", "zi1");
+	PacketSocket b(v.b());
+	Zbuf z(kPage);
+	z.attach(v.a(), true);
+	SigioHere sig(z.fd.get());
+	ASSERT_TRUE(sig.ok());
+	b.send(frame(kTestType, 100, 1));
+	ASSERT_TRUE(sig.wait(3000ms));
+	auto recs = z.take();
+	ASSERT_TRUE(recs) << "handed over without poll or BIOCROTZBUF";
+	ASSERT_EQ(recs->size(), 1u);
+	// Records that come while the process holds the buffer wait in the
+	// store, and are handed over when it acks and polls.
+	b.send(frame(kTestType, 100, 2));
+	ASSERT_TRUE(sig.wait(3000ms));
+	ASSERT_NE(z.owned(), nullptr);
+	b.send(frame(kTestType, 100, 3));
+	b.send(frame(kTestType, 100, 4));
+	settle(200ms);
+	recs = z.take();
+	ASSERT_TRUE(recs);
+	ASSERT_EQ(recs->size(), 1u);
+	EXPECT_EQ((*recs)[0].data, frame(kTestType, 100, 2));
+	EXPECT_EQ(z.owned(), nullptr) << "not while the other was held";
+	EXPECT_TRUE(readable(z.fd.get(), 1000));
+	recs = z.take();
+	ASSERT_TRUE(recs) << "poll hands over what waited";
+	ASSERT_EQ(recs->size(), 2u);
+	EXPECT_EQ((*recs)[0].data, frame(kTestType, 100, 3));
+	EXPECT_EQ((*recs)[1].data, frame(kTestType, 100, 4));
+	EXPECT_EQ(stats64(z.fd.get()).bs_drop, 0u);
+}
+
+// The timeout runs out while the process still holds the other buffer:
+// nothing is handed over and nothing is lost; the store goes to the
+// process once it acks and polls.
+TEST(Zbuf, TimeoutWhileTheOtherBufferIsHeldWaitsForTheAck)
+{
+	Veth v("zw0", "zw1");
+	PacketSocket b(v.b());
+	Zbuf z(kPage);
+	z.attach(v.a());
+	timeval tv{0, 500000};
+	ASSERT_EQ(ioctl(z.fd.get(), BIOCSRTIMEOUT, &tv), 0);
+	auto t0 = std::chrono::steady_clock::now();
+	EXPECT_FALSE(readable(z.fd.get(), 0));	// arms the timeout
+	// a fills (17 records of 200 bytes) and is handed over; b keeps 3.
+	for (unsigned i = 0; i < 20; i++)
+		b.send(frame(kTestType, 200, i));
+	std::this_thread::sleep_until(t0 + 900ms);
+	EXPECT_NE(z.a.hdr()->bzh_kernel_gen, z.a.hdr()->bzh_user_gen);
+	EXPECT_EQ(z.b.hdr()->bzh_kernel_gen, 0u) << "a held: b not handed over at the timeout";
+	auto first = z.take();
+	ASSERT_TRUE(first);
+	EXPECT_EQ(first->size(), 17u);
+	EXPECT_EQ(z.owned(), nullptr) << "the module has not seen the ack yet";
+	EXPECT_TRUE(readable(z.fd.get(), 1000));
+	auto rest = z.take();
+	ASSERT_TRUE(rest) << "poll after the ack hands b over";
+	ASSERT_EQ(rest->size(), 3u);
+	for (unsigned i = 0; i < 3; i++)
+		EXPECT_EQ((*rest)[i].data, frame(kTestType, 200, 17 + i));
+	EXPECT_EQ(stats64(z.fd.get()).bs_drop, 0u);
+	bpf_zbuf bz{};
+	ASSERT_EQ(ioctl(z.fd.get(), BIOCROTZBUF, &bz), 0);
+	EXPECT_EQ(bz.bz_buflen, 0u);
 }
 
 TEST(Zbuf, FlushKeepsWhatTheProcessOwnsAndDiscardsTheStore)
@@ -640,4 +805,23 @@ TEST(Zbuf, DescriptorChurnUnderTraffic)
 		w.join();
 	t.stop();
 	EXPECT_EQ(pinned_total(), before);
+}
+
+// OpenBSD's wait timeout in zero-copy mode: the store is handed over when
+// it runs out, with no poll() arming anything and no BIOCROTZBUF.
+TEST(Zbuf, WaitTimeoutHandsTheStoreOver)
+{
+	Veth v("zv0", "zv1");
+	Zbuf z(kPage);
+	z.attach(v.a());
+	timeval tv{0, 200000};
+	ASSERT_EQ(ioctl(z.fd.get(), BIOCSWTIMEOUT, &tv), 0);
+	SigioHere sig(z.fd.get());
+	ASSERT_TRUE(sig.ok());
+	PacketSocket(v.b()).send(frame(kTestType, 100, 1));
+	ASSERT_TRUE(sig.wait(3000ms));
+	auto recs = z.take();
+	ASSERT_TRUE(recs) << "handed over when the wait timeout ran out";
+	ASSERT_EQ(recs->size(), 1u);
+	EXPECT_EQ((*recs)[0].data, frame(kTestType, 100, 1));
 }

@@ -32,7 +32,10 @@ void append_record(std::vector<std::byte> &out, std::span<const std::byte> frame
 	h.bh_datalen = h.bh_caplen;
 	h.bh_hdrlen = static_cast<unsigned short>(kHeader);
 	std::memcpy(out.data() + at, &h, kHeader);
-	std::memcpy(out.data() + at + kHeader, frame.data(), frame.size());
+	// An empty frame's span may hold a null pointer: memcpy's arguments
+	// must not be null even for 0 bytes (UBSan reports it).
+	if (!frame.empty())
+		std::memcpy(out.data() + at + kHeader, frame.data(), frame.size());
 }
 
 } // namespace

@@ -17,6 +17,11 @@
 // (Options::dpdk_eal_args), busy-polls its queue in read(), filters with
 // libtap's own classic-BPF engine, and stops and closes a port with the last
 // Device on it.
+// DPDK timestamps (ns since the epoch): net_pcap's own (the file's, µs); a
+// NIC's hardware stamp (RTE_ETH_RX_OFFLOAD_TIMESTAMP) mapped to CLOCK_REALTIME
+// through samples of rte_eth_read_clock, where the PMD has both (host time for
+// the first 100 ms); else host time read once per burst. list() names the
+// source of each port open in this process.
 //
 // Every call returns Result<T> (std::expected<T, tap::Error>). No threads are
 // created. A Device is used from one thread at a time, except interrupt(),

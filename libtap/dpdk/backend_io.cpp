@@ -58,6 +58,8 @@ DpdkBackend::DpdkBackend(std::shared_ptr<Port> port, std::uint16_t queue, const 
 	for (std::uint16_t n; drain && (n = rte_eth_rx_burst(port_id_, queue_, stale, burst_size)) > 0;)
 		rte_pktmbuf_free_bulk(stale, n);
 	drops_base_ = port_->port_drops();
+	if (clock_ == Clock::nic)
+		refresh_nic_clock(); // the first sample: the rate comes min_rate_span later
 	if (port_->rx_interrupts())
 		rx_intr_fd_ = rte_eth_dev_rx_intr_ctl_q_get_fd(port_id_, queue_);
 }
@@ -82,6 +84,39 @@ void DpdkBackend::release_batch() noexcept
 	count_ = 0;
 }
 
+// A sample of the port's clock when the NicClock wants one; the next due
+// time as a TSC deadline, so the read loop decides without a syscall.
+void DpdkBackend::refresh_nic_clock() noexcept
+{
+	std::int64_t wait = NicClock::refresh_period; // a failed sample: try again then
+	if (auto s = port_->sample_clock()) {
+		nic_clock_.add(*s);
+		wait = std::clamp<std::int64_t>(nic_clock_.next_due() - s->host_after, 0,
+						NicClock::refresh_period);
+	}
+	const auto hz = static_cast<uint128>(rte_get_timer_hz());
+	nic_due_ = rte_get_timer_cycles() +
+		   static_cast<std::uint64_t>(hz * static_cast<std::uint64_t>(wait) / NicClock::ns_per_s);
+}
+
+bool DpdkBackend::stamp_map(NicClock::Map &map) noexcept
+{
+	switch (clock_) {
+	case Clock::host:
+		return false;
+	case Clock::pcap_micros: // µs, no map
+		return true;
+	case Clock::nic:
+		if (rte_get_timer_cycles() >= nic_due_) [[unlikely]]
+			refresh_nic_clock();
+		if (!nic_clock_.map())
+			return false; // no rate yet: host time
+		map = *nic_clock_.map();
+		return true;
+	}
+	return false;
+}
+
 // Take a burst into the batch: each mbuf the filter keeps gets a view, the
 // rejected ones go back to the pool in one bulk free at the end. Counters
 // and the per-port constants live in locals here, so the loop keeps them
@@ -89,17 +124,24 @@ void DpdkBackend::release_batch() noexcept
 template <bool Filtered>
 [[gnu::always_inline]] inline void DpdkBackend::take_burst(rte_mbuf *const *burst, std::uint16_t n)
 {
-	// Clock::host: one reading per burst, taken when its first frame is
-	// kept (a burst the filter rejects whole reads no clock).
+	// Host time: one reading per burst, taken when its first frame is
+	// kept (a burst the filter rejects whole reads no clock). Stamps the
+	// PMD wrote (ts_flag_): net_pcap's µs, or NIC ticks through the map,
+	// whose constants are locals. (net_pcap keeps its plain × 1000: a map
+	// would cost it the 128-bit multiply for nothing.)
 	Timestamp now{};
-	bool have_now = clock_ != Clock::host;
+	bool have_now = false;
+	NicClock::Map map{};
+	const bool stamped = stamp_map(map);
+	const bool nic = clock_ == Clock::nic;
+	const std::uint64_t ts_flag = ts_flag_;
+	const int ts_offset = ts_offset_;
 	rte_mbuf *rejected[burst_size];
 	unsigned nrejected = 0;
 	std::size_t count = count_;
 	const std::uint32_t snap = snap_;
 	rte_mbuf **const held = held_.data();
 	PacketView *const views = views_.data();
-	const bool pcap_clock = clock_ == Clock::pcap_micros;
 	for (std::uint16_t i = 0; i < n; ++i) {
 		rte_mbuf *m = burst[i];
 		if constexpr (Filtered) { // the filter reads the next frame: fetch it meanwhile
@@ -125,13 +167,17 @@ template <bool Filtered>
 				continue;
 			}
 		}
-		if (!have_now) [[unlikely]] {
-			now = host_now();
-			have_now = true;
+		Timestamp stamp;
+		if (stamped && (m->ol_flags & ts_flag)) {
+			const std::uint64_t raw = *RTE_MBUF_DYNFIELD(m, ts_offset, const std::uint64_t *);
+			stamp = nic ? Timestamp(nanoseconds(map.to_ns(raw))) : Timestamp(microseconds(raw));
+		} else {
+			if (!have_now) [[unlikely]] {
+				now = host_now();
+				have_now = true;
+			}
+			stamp = now;
 		}
-		Timestamp stamp = now;
-		if (pcap_clock && (m->ol_flags & ts_flag_))
-			stamp = Timestamp(microseconds(*RTE_MBUF_DYNFIELD(m, ts_offset_, const std::uint64_t *)));
 		held[count] = m;
 		views[count] = PacketView({data, std::min(len, keep)}, wire, stamp);
 		++count;

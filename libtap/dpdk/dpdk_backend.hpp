@@ -47,6 +47,10 @@ private:
 	std::uint16_t poll_once();
 	template <bool Filtered>
 	void take_burst(rte_mbuf *const *burst, std::uint16_t n);
+	// The map from the timestamp dynfield to ns for this burst (refreshing
+	// a NIC clock's when due); false: host time.
+	bool stamp_map(NicClock::Map &map) noexcept;
+	void refresh_nic_clock() noexcept;
 	bool consume_interrupt() noexcept;
 	void idle_wait(std::chrono::nanoseconds slice);
 	Result<void> check_frame(std::span<const std::byte> frame) const;
@@ -62,6 +66,8 @@ private:
 	const Clock clock_;          // the port's, copied: read per burst
 	const int ts_offset_;        // with Clock::pcap_micros: the stamp's dynfield
 	const std::uint64_t ts_flag_; // and the ol_flags bit saying it is set
+	NicClock nic_clock_;          // with Clock::nic: this queue's own map
+	std::uint64_t nic_due_ = 0;   // rte_get_timer_cycles() when it wants a sample
 	std::uint32_t snap_ = 0;
 	std::optional<cbpf::Filter> filter_;
 

@@ -11,6 +11,7 @@
 
 #include "eal.hpp"
 #include "entry.hpp"
+#include "port.hpp"
 
 namespace tap::detail {
 namespace {
@@ -46,9 +47,13 @@ std::vector<DeviceEntry> list_dpdk()
 				rte_eth_dev_get_name_by_port(p, name);
 				rte_eth_dev_info info{};
 				rte_eth_dev_info_get(p, &info);
-				out.push_back({std::string("dpdk:") + name,
-					       "DPDK port " + std::to_string(p) + " (" +
-						       (info.driver_name ? info.driver_name : "?") + ")"});
+				std::string what = "DPDK port " + std::to_string(p) + " (" +
+						   (info.driver_name ? info.driver_name : "?") + ")";
+				// Open here, so its clock is known; under control_mutex no
+				// Device can drop its Port, so this copy is never the last.
+				if (auto port = dpdk::Port::find(p))
+					what += ", " + port->clock_description();
+				out.push_back({std::string("dpdk:") + name, std::move(what)});
 			}
 		}
 	}

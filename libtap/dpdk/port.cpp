@@ -2,6 +2,8 @@
 #include "port.hpp"
 
 #include <algorithm>
+#include <time.h>
+
 #include <bit>
 #include <cerrno>
 #include <cstring>
@@ -143,6 +145,15 @@ Result<void> Port::configure(const Spec &spec, const Options &options, const std
 	// the kernel backend).
 	if (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER)
 		conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_SCATTER;
+	// A NIC's receive timestamps: the offload plus the dynfield and flag it
+	// writes, registered before the queues are set up (the PMD looks them
+	// up there). net_pcap stamps its own way (below). Where registering
+	// fails, the port runs without the offload and stamps host time.
+	const bool nic_stamps = driver_ != "net_pcap" &&
+				(info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_TIMESTAMP) &&
+				rte_mbuf_dyn_rx_timestamp_register(&ts_offset_, &ts_flag_) == 0;
+	if (nic_stamps)
+		conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_TIMESTAMP;
 	// Receive interrupts where the PMD has them (pollable_handle); a PMD
 	// that refuses the configuration gets it without.
 	conf.intr_conf.rxq = 1;
@@ -196,10 +207,17 @@ Result<void> Port::configure(const Spec &spec, const Options &options, const std
 		return failed(rc, "rte_eth_promiscuous_enable");
 
 	rx_intr_ = conf.intr_conf.rxq && rte_eth_dev_rx_intr_ctl_q_get_fd(id_, 0) >= 0;
-	// net_pcap stamps each mbuf with the file's (or libpcap's) time in
-	// microseconds since the epoch. NIC clocks count in their own units,
-	// which libtap does not convert yet: host time for every other PMD.
-	if (driver_ == "net_pcap") {
+	// A NIC's ticks have no unit nor epoch of their own: they are mapped
+	// through samples of rte_eth_read_clock (the same counter, ethdev
+	// says), so a PMD without it (-ENOTSUP) keeps host time, its stamps
+	// unused. net_pcap stamps each mbuf with the file's (or libpcap's)
+	// time in microseconds since the epoch.
+	if (nic_stamps) {
+		if (std::uint64_t ticks; rte_eth_read_clock(id_, &ticks) == 0)
+			clock_ = Clock::nic;
+		else
+			stamps_unreadable_ = true;
+	} else if (driver_ == "net_pcap") {
 		int flag_bit = rte_mbuf_dynflag_lookup(RTE_MBUF_DYNFLAG_RX_TIMESTAMP_NAME, nullptr);
 		ts_offset_ = rte_mbuf_dynfield_lookup(RTE_MBUF_DYNFIELD_TIMESTAMP_NAME, nullptr);
 		if (flag_bit >= 0 && ts_offset_ >= 0) {
@@ -208,6 +226,29 @@ Result<void> Port::configure(const Spec &spec, const Options &options, const std
 		}
 	}
 	return {};
+}
+
+std::shared_ptr<Port> Port::find(std::uint16_t id)
+{
+	for (const auto &[name, weak] : registry())
+		if (auto port = weak.lock(); port && port->id_ == id)
+			return port;
+	return nullptr;
+}
+
+std::string Port::clock_description() const
+{
+	switch (clock_) {
+	case Clock::pcap_micros:
+		return "timestamps: net_pcap's (µs)";
+	case Clock::nic:
+		return "timestamps: the NIC's clock, mapped to host time";
+	case Clock::host:
+		break;
+	}
+	if (stamps_unreadable_)
+		return "timestamps: host time per burst (the PMD stamps, but has no rte_eth_read_clock)";
+	return "timestamps: host time per burst";
 }
 
 Result<void> Port::claim(std::uint16_t queue, const std::string &name, bool &used_before)
@@ -235,6 +276,29 @@ std::uint64_t Port::port_drops() const noexcept
 	if (rte_eth_stats_get(id_, &st) != 0)
 		return 0;
 	return st.imissed + st.rx_nombuf;
+}
+
+std::optional<ClockSample> Port::sample_clock() const noexcept
+{
+	auto host = [] {
+		timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		return std::int64_t{ts.tv_sec} * NicClock::ns_per_s + ts.tv_nsec;
+	};
+	std::lock_guard lock(clock_mutex_);
+	// A few back to back: the narrowest bracket was least disturbed (by
+	// preemption, a slow PCIe read), so its midpoint is the truest.
+	ClockSample tries[5];
+	std::size_t n = 0;
+	for (int i = 0; i < 5; ++i) {
+		ClockSample s;
+		s.host_before = host();
+		if (rte_eth_read_clock(id_, &s.ticks) != 0)
+			continue;
+		s.host_after = host();
+		tries[n++] = s;
+	}
+	return best_sample({tries, n});
 }
 
 void Port::teardown() noexcept

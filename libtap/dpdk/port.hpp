@@ -8,6 +8,8 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,6 +17,7 @@
 
 #include <tap/options.hpp>
 
+#include "nic_clock.hpp"
 #include "spec.hpp"
 
 struct rte_mempool;
@@ -26,6 +29,7 @@ namespace tap::dpdk {
 enum class Clock : std::uint8_t {
 	host,         // CLOCK_REALTIME, read once per burst that keeps a frame
 	pcap_micros,  // net_pcap's timestamp dynfield: µs since the epoch (the file's stamps)
+	nic,          // RTE_ETH_RX_OFFLOAD_TIMESTAMP: device ticks, mapped by a NicClock
 };
 
 class Port {
@@ -38,6 +42,8 @@ public:
 
 	static Result<std::shared_ptr<Port>> acquire(const Spec &spec, const Options &options,
 						     const std::string &name);
+	// The port libtap runs on this ethdev, if a Device has it open.
+	static std::shared_ptr<Port> find(std::uint16_t id);
 	~Port();
 	Port(const Port &) = delete;
 	Port &operator=(const Port &) = delete;
@@ -58,6 +64,8 @@ public:
 	std::uint32_t data_room() const noexcept { return data_room_; }
 	const rte_ether_addr &mac() const noexcept { return mac_; }
 	Clock clock() const noexcept { return clock_; }
+	// Where this port's timestamps come from, for Device::list().
+	std::string clock_description() const;
 	int timestamp_offset() const noexcept { return ts_offset_; }
 	std::uint64_t timestamp_flag() const noexcept { return ts_flag_; }
 	bool rx_interrupts() const noexcept { return rx_intr_; }
@@ -65,6 +73,11 @@ public:
 
 	// imissed + rx_nombuf of the whole port, now.
 	std::uint64_t port_drops() const noexcept;
+	// With Clock::nic: rte_eth_read_clock between two CLOCK_REALTIME
+	// readings, the narrowest of a few tries; none if every try failed.
+	// Needs no control_mutex: any queue's reader calls it, under a lock of
+	// its own (some PMDs read the counter as two latched halves).
+	std::optional<ClockSample> sample_clock() const noexcept;
 
 private:
 	Port() = default;
@@ -85,8 +98,10 @@ private:
 	std::uint32_t data_room_ = 0;
 	rte_ether_addr mac_{};
 	Clock clock_ = Clock::host;
+	bool stamps_unreadable_ = false; // the offload, but no rte_eth_read_clock
 	int ts_offset_ = -1;
 	std::uint64_t ts_flag_ = 0;
+	mutable std::mutex clock_mutex_; // sample_clock
 	bool rx_intr_ = false;
 	std::vector<rte_mempool *> pools_;
 	std::vector<bool> open_;

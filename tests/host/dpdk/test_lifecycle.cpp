@@ -113,6 +113,27 @@ TEST(Lifecycle, PortClosesWithItsLastDeviceAndReopens)
 	EXPECT_TRUE(std::ranges::any_of(listed, [](auto &e) { return e.spec.starts_with("dpdk:net_ring0"); }));
 }
 
+TEST(Lifecycle, ListSaysWhereTimestampsComeFrom)
+{
+	// No vdev here has RTE_ETH_RX_OFFLOAD_TIMESTAMP: net_pcap keeps its
+	// file's stamps, every other PMD host time (the NIC clock path needs
+	// a NIC).
+	TempDir dir;
+	const std::string a = dir.path + "/a.pcap";
+	write_pcap(a, {frame(1, 60)});
+	Device pcap = open_or_die("dpdk:net_pcap6,rx_pcap=" + a);
+	Device ring = open_or_die("dpdk:net_ring6");
+	auto listed = Device::list();
+	auto described = [&](const std::string &spec) {
+		auto it = std::ranges::find_if(listed, [&](auto &e) { return e.spec == spec; });
+		return it == listed.end() ? std::string("(not listed)") : it->description;
+	};
+	EXPECT_NE(described("dpdk:net_pcap6").find("timestamps: net_pcap's (µs)"), std::string::npos)
+		<< described("dpdk:net_pcap6");
+	EXPECT_NE(described("dpdk:net_ring6").find("timestamps: host time per burst"), std::string::npos)
+		<< described("dpdk:net_ring6");
+}
+
 TEST(Lifecycle, OptionsWithoutMeaningHereAreErrors)
 {
 	Options o;

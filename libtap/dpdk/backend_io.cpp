@@ -267,9 +267,11 @@ Result<Batch> DpdkBackend::read(std::optional<nanoseconds> timeout)
 {
 	register_thread();
 	release_batch();
-	const auto start = steady_clock::now();
-	auto last_busy = start;
-	auto first_packet = steady_clock::time_point{};
+	// The clock is first read when a poll leaves the batch short (or after
+	// 16 full bursts): a read that fills its batch at once reads none, and
+	// the timeout runs from then, at most 16 bursts (microseconds) late.
+	steady_clock::time_point start{}, last_busy{}, first_packet{};
+	bool started = false;
 	nanoseconds sleep = first_sleep;
 	unsigned full_bursts = 0;
 	for (;;) {
@@ -284,6 +286,10 @@ Result<Batch> DpdkBackend::read(std::optional<nanoseconds> timeout)
 		if (got == burst_size && ++full_bursts % 16 != 0)
 			continue;
 		const auto now = steady_clock::now();
+		if (!started) {
+			start = last_busy = now;
+			started = true;
+		}
 		if (got) {
 			last_busy = now;
 			sleep = first_sleep;

@@ -239,6 +239,38 @@ TEST(Parser, IncrementingAtTheEndStaysAtTheEnd)
 	}
 }
 
+// A backend's ready views (DPDK): the same range, walked by index.
+TEST(Parser, ViewsBatchYieldsEveryViewInOrderAndItsEndStaysTheEnd)
+{
+	const std::byte frame[64] = {};
+	for (std::size_t n : {0u, 1u, 5u}) {
+		std::vector<PacketView> views;
+		for (std::size_t i = 0; i < n; ++i)
+			views.emplace_back(std::span<const std::byte>(frame + i, 60 - i), std::uint32_t(1514 + i),
+					   Timestamp(std::chrono::nanoseconds(1000 + i)));
+		const Batch b = Batch::views(views);
+		EXPECT_EQ(b.count(), n);
+		EXPECT_EQ(b.empty(), n == 0);
+		std::size_t i = 0;
+		for (const PacketView p : b) {
+			ASSERT_LT(i, n);
+			EXPECT_EQ(p.bytes().data(), frame + i);
+			EXPECT_EQ(p.captured_length(), 60 - i);
+			EXPECT_EQ(p.wire_length(), 1514 + i);
+			EXPECT_EQ(p.timestamp().time_since_epoch().count(), std::int64_t(1000 + i));
+			++i;
+		}
+		EXPECT_EQ(i, n);
+		auto it = b.begin();
+		for (std::size_t k = 0; k < n; ++k)
+			++it;
+		ASSERT_EQ(it, b.end());
+		++it;
+		++it;
+		EXPECT_EQ(it, b.end());
+	}
+}
+
 TEST(Parser, WalkOfAMisalignedBufferYieldsNothingAndSaysSo)
 {
 	BufferBuilder buf;

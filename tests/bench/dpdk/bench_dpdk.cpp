@@ -427,7 +427,7 @@ std::string loadavg()
 int main(int argc, char **argv)
 {
 	bool smoke = false;
-	std::string tool = "tapdump";
+	std::string tool = BENCH_TAPDUMP;
 	double seconds = 3;
 	int rounds = 3;
 	for (int i = 1; i < argc; ++i) {

@@ -32,6 +32,36 @@ int attach_to(int fd, const char *name)
 	return ioctl(fd, BIOCSETIF, &ifr) == 0 ? 0 : errno;
 }
 
+// Two threads each run a churn loop (seed 0 and 1) until `how_long` has
+// passed or one of them sets `stop`; every errno they note must be one
+// the module documents, and each loop counts its descriptor cycles.
+struct Churn {
+	std::atomic<bool> stop{false};
+	std::atomic<int> bad_errno{0};
+	std::atomic<uint64_t> cycles{0};
+
+	void note(int e)
+	{
+		if (!kAllowed.count(e))
+			bad_errno = e;
+	}
+	template <class Loop>
+	void run(Loop loop, std::chrono::seconds how_long)
+	{
+		std::thread c1(loop, 0), c2(loop, 1);
+		for (auto waited = 0ms; !stop && waited < how_long; waited += 100ms)
+			std::this_thread::sleep_for(100ms);
+		stop = true;
+		c1.join();
+		c2.join();
+	}
+	void expect_clean() const
+	{
+		EXPECT_EQ(bad_errno.load(), 0) << "an undocumented errno: " << strerror(bad_errno.load());
+		EXPECT_GT(cycles.load(), 20u);
+	}
+};
+
 } // namespace
 
 TEST(Stress, ConcurrentReadersOnOneDescriptorGetEveryRecordOnce)
@@ -68,13 +98,8 @@ TEST(Stress, ConcurrentReadersOnOneDescriptorGetEveryRecordOnce)
 TEST(Stress, DescriptorsChurnWhileTrafficFlowsAndInterfacesVanish)
 {
 	Veth v("bs0", "bs1");
-	std::atomic<bool> stop{false};
-	std::atomic<int> bad_errno{0};
-	std::atomic<uint64_t> cycles{0};
-	auto note = [&](int e) {
-		if (!kAllowed.count(e))
-			bad_errno = e;
-	};
+	Churn c;
+	auto note = [&](int e) { c.note(e); };
 
 	Turmoil turmoil(v.a(), "bs2", "bs3", 30ms);
 	auto churn = [&](unsigned seed) {
@@ -86,7 +111,7 @@ TEST(Stress, DescriptorsChurnWhileTrafficFlowsAndInterfacesVanish)
 		};
 		bpf_program prog{4, accept_vlan};
 		Bytes buf(8192);
-		for (unsigned i = seed; !stop; i++) {
+		for (unsigned i = seed; !c.stop; i++) {
 			Fd fd(open(i % 3 ? "/dev/bpf" : "/dev/bpf0", O_RDWR | O_NONBLOCK));
 			if (!fd) {
 				note(errno);
@@ -112,18 +137,13 @@ TEST(Stress, DescriptorsChurnWhileTrafficFlowsAndInterfacesVanish)
 				note(errno);
 			if (i % 7 == 0)
 				ioctl(fd.get(), BIOCFLUSH);
-			cycles++;
+			c.cycles++;
 		}
 	};
-	std::thread c1(churn, 0), c2(churn, 1);
-	std::this_thread::sleep_for(8s);
-	stop = true;
-	for (auto *t : {&c1, &c2})
-		t->join();
+	c.run(churn, 8s);
 	turmoil.stop();
-	EXPECT_EQ(bad_errno.load(), 0) << "an undocumented errno: " << strerror(bad_errno.load());
-	EXPECT_GT(cycles.load(), 20u);
-	std::printf("churn: %llu descriptor cycles in 8 s\n", (unsigned long long)cycles.load());
+	c.expect_clean();
+	std::printf("churn: %llu descriptor cycles in 8 s\n", (unsigned long long)c.cycles.load());
 	Fd after = open_bpf(v.b());
 	PacketSocket(v.a()).send(frame(kTestType, 100, 42));
 	EXPECT_EQ(read_all(after.get()).size(), 1u) << "the module still works afterwards";
@@ -138,17 +158,13 @@ TEST(Stress, ZeroCopyDescriptorsChurnWhileTrafficFlowsAndInterfacesVanish)
 {
 	Veth v("bz0", "bz1");
 	const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
-	std::atomic<bool> stop{false};
-	std::atomic<int> bad_errno{0};
-	std::atomic<uint64_t> cycles{0}, records{0};
-	auto note = [&](int e) {
-		if (!kAllowed.count(e))
-			bad_errno = e;
-	};
+	Churn c;
+	std::atomic<uint64_t> records{0};
+	auto note = [&](int e) { c.note(e); };
 	Turmoil turmoil(v.a(), "bz2", "bz3", 30ms);
 	auto churn = [&](unsigned seed) {
 		const char *names[] = {"bz1", "bz2", "bz3", "bz0"};
-		for (unsigned i = seed; !stop; i++) {
+		for (unsigned i = seed; !c.stop; i++) {
 			Fd fd(open("/dev/bpf", O_RDWR | O_NONBLOCK));
 			if (!fd) {
 				note(errno);
@@ -162,7 +178,7 @@ TEST(Stress, ZeroCopyDescriptorsChurnWhileTrafficFlowsAndInterfacesVanish)
 			if (a == MAP_FAILED || b == MAP_FAILED || ioctl(fd.get(), BIOCSETBUFMODE, &mode) ||
 			    ioctl(fd.get(), BIOCSETZBUF, &bz)) {
 				ADD_FAILURE() << "zero-copy setup: " << strerror(errno);
-				stop = true;
+				c.stop = true;
 				return;
 			}
 			ioctl(fd.get(), BIOCIMMEDIATE, &on);
@@ -200,19 +216,14 @@ TEST(Stress, ZeroCopyDescriptorsChurnWhileTrafficFlowsAndInterfacesVanish)
 			for (int k = 0; k < 2; k++)
 				if (mapped[k])
 					munmap(bufs[k], len);
-			cycles++;
+			c.cycles++;
 		}
 	};
-	std::thread c1(churn, 0), c2(churn, 1);
-	std::this_thread::sleep_for(6s);
-	stop = true;
-	for (auto *t : {&c1, &c2})
-		t->join();
+	c.run(churn, 6s);
 	turmoil.stop();
-	EXPECT_EQ(bad_errno.load(), 0) << "an undocumented errno: " << strerror(bad_errno.load());
-	EXPECT_GT(cycles.load(), 20u);
+	c.expect_clean();
 	std::printf("zero-copy churn: %llu descriptor cycles, %llu records in 6 s\n",
-		    (unsigned long long)cycles.load(), (unsigned long long)records.load());
+		    (unsigned long long)c.cycles.load(), (unsigned long long)records.load());
 	std::ifstream in("/proc/net/bpfdev");
 	std::string first;
 	std::getline(in, first);

@@ -44,6 +44,8 @@
 
 #include <tap/tap.hpp>
 
+#include "bench_common.hpp"
+
 using namespace std::chrono;
 
 namespace {
@@ -118,27 +120,13 @@ double thread_cpu_ns(pid_t pid, pid_t tid)
 	return ns;
 }
 
-std::string first_line(const std::string &path)
-{
-	char buf[256] = {};
-	if (FILE *f = std::fopen(path.c_str(), "r")) {
-		if (!std::fgets(buf, sizeof buf, f))
-			buf[0] = 0;
-		std::fclose(f);
-	}
-	std::string line(buf);
-	while (!line.empty() && line.back() == '\n')
-		line.pop_back();
-	return line;
-}
-
 // testpmd's forwarding lcore thread: "rte-worker-1" (DPDK 22.11) or
 // "dpdk-worker1" (later); 0 while there is none.
 pid_t worker_thread(pid_t pid)
 {
 	std::error_code ec;
 	for (const auto &e : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec))
-		if (first_line(e.path() / "comm").find("worker") != std::string::npos)
+		if (bench::first_line(e.path() / "comm").find("worker") != std::string::npos)
 			return static_cast<pid_t>(std::atoi(e.path().filename().c_str()));
 	return 0;
 }
@@ -179,10 +167,10 @@ void set_cpus(const cpu_set_t &set)
 
 void pin_to(int cpu)
 {
-	cpu_set_t set;
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	set_cpus(set);
+	if (!bench::pin_to(cpu)) {
+		std::perror("bench_dpdk: sched_setaffinity");
+		std::exit(1);
+	}
 }
 
 // The read loop a capture application runs, touching every view. Like
@@ -380,15 +368,6 @@ void row(const char *what, const Result &r, const Result &anchor, bool is_anchor
 	std::printf("\n");
 }
 
-double median(std::vector<double> v)
-{
-	if (v.empty())
-		return 0;
-	std::sort(v.begin(), v.end());
-	const std::size_t n = v.size();
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 // Over the rounds: the median rate (and its range), and the median of each
 // round's ratio to that round's testpmd (and its range) -- a round's cases
 // ran back to back, so its ratio saw one machine state.
@@ -398,28 +377,19 @@ void summary(const char *what, const std::vector<double> &pps, const std::vector
 		std::printf("  %-9s  (no result)\n", what);
 		return;
 	}
-	const double m = median(pps);
+	const double m = bench::median(pps);
 	std::printf("  %-9s %7.2f Mpps (%.2f-%.2f) %6.1f ns/packet", what, m / 1e6,
 		    *std::min_element(pps.begin(), pps.end()) / 1e6, *std::max_element(pps.begin(), pps.end()) / 1e6,
 		    1e9 / m);
 	if (!ratio.empty())
-		std::printf("  %.2fx testpmd (%.2f-%.2f)", median(ratio), *std::min_element(ratio.begin(), ratio.end()),
+		std::printf("  %.2fx testpmd (%.2f-%.2f)", bench::median(ratio), *std::min_element(ratio.begin(), ratio.end()),
 			    *std::max_element(ratio.begin(), ratio.end()));
 	std::printf("  %.2fx of 14.88 Mpps\n", m / 14.88e6);
 }
 
 std::string loadavg()
 {
-	char buf[128] = {};
-	if (FILE *f = std::fopen("/proc/loadavg", "r")) {
-		if (!std::fgets(buf, sizeof buf, f))
-			buf[0] = 0;
-		std::fclose(f);
-	}
-	std::string s(buf);
-	while (!s.empty() && s.back() == '\n')
-		s.pop_back();
-	return s;
+	return bench::first_line("/proc/loadavg");
 }
 
 } // namespace

@@ -32,29 +32,11 @@
 
 #include <tap/tap.hpp>
 
+#include "bench_common.hpp"
+
 using namespace std::chrono;
 
 namespace {
-
-std::vector<int> allowed_cpus()
-{
-	cpu_set_t set;
-	CPU_ZERO(&set);
-	std::vector<int> cpus;
-	if (sched_getaffinity(0, sizeof set, &set) == 0)
-		for (int c = 0; c < CPU_SETSIZE; ++c)
-			if (CPU_ISSET(c, &set))
-				cpus.push_back(c);
-	return cpus;
-}
-
-void pin_to(int cpu)
-{
-	cpu_set_t set;
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	pthread_setaffinity_np(pthread_self(), sizeof set, &set);
-}
 
 struct Rate {
 	double pps = 0;                    // all members together
@@ -85,7 +67,7 @@ Rate group_rate(int serial, std::size_t members, double seconds, const std::vect
 	std::vector<double> took(members), cpu(members);
 	std::atomic<std::size_t> ready{0};
 	auto r = group->run([&](std::size_t i, tap::Device &member) -> tap::Result<void> {
-		pin_to(cpus[i % cpus.size()]);
+		bench::pin_to(cpus[i % cpus.size()]);
 		for (int k = 0; k < 100; ++k) // warm up: pools, JIT, caches
 			if (auto b = member.try_read(); !b)
 				return std::unexpected(b.error());
@@ -197,16 +179,10 @@ DumpRate tapdump_rate(const std::string &tool, int workers, const std::string &d
 		(cpu1 - cpu0) / ran};
 }
 
-double median(std::vector<double> v)
-{
-	std::sort(v.begin(), v.end());
-	return v.empty() ? 0 : v[v.size() / 2];
-}
-
 void summary(const char *what, const std::vector<double> &ratios, const char *goal)
 {
 	const auto [lo, hi] = std::minmax_element(ratios.begin(), ratios.end());
-	std::printf("%s: median %.2fx, spread %.2f..%.2f over %zu runs%s\n", what, median(ratios), *lo, *hi,
+	std::printf("%s: median %.2fx, spread %.2f..%.2f over %zu runs%s\n", what, bench::median(ratios), *lo, *hi,
 		    ratios.size(), goal);
 }
 
@@ -239,7 +215,7 @@ int main(int argc, char **argv)
 		else
 			tool = a;
 	}
-	const std::vector<int> cpus = allowed_cpus();
+	const std::vector<int> cpus = bench::allowed_cpus();
 	if (smoke) {
 		const Rate r = group_rate(0, 2, 0.2, cpus);
 		std::printf("2 members: %llu and %llu packets\n", static_cast<unsigned long long>(r.frames[0]),

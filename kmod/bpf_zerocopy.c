@@ -316,9 +316,7 @@ static int bpfdev_zbuf_rotate(struct bpfdev_d *d, unsigned long arg)
 	struct bpf_zbuf bz = {};
 
 	spin_lock_bh(&d->lock);
-	bpfdev_slots_reclaim_acked_locked(d);
-	if (d->sbuf && bpfdev_slots_can_rotate_locked(d)) {
-		bpfdev_slots_rotate_locked(d);
+	if (bpfdev_slots_hand_over_locked(d)) {
 		bz.bz_bufa = (void *)to_zbuf(d->hbuf)->uaddr;
 		bz.bz_buflen = d->hlen;
 	}

@@ -1,4 +1,5 @@
-// bench_dpdk [--smoke] [--rounds=N] [TAPDUMP] [SECONDS]: packets per second on one lcore
+// bench_dpdk [--smoke] [--rounds=N] [--cases=C,...] [--sources=S,...] [TAPDUMP] [SECONDS]:
+// packets per second on one lcore
 // for, in one run and on the same virtual device:
 //   testpmd  dpdk-testpmd --forward-mode=rxonly (its forwarding lcore)
 //   off      libtap's read loop touching every field of every view
@@ -7,7 +8,8 @@
 // over net_null (64-byte zero frames) and net_pcap,infinite_rx=1 (a replay
 // of a mixed capture, 3 in 8 frames TCP port 80). Ratios are against
 // testpmd of the same round on the same device; N rounds (3) of all four
-// cases back to back, then medians and ranges. Each rate is given per
+// cases back to back, then medians and ranges. --cases (testpmd, off,
+// filter, tapdump) and --sources (null, pcap) pick a subset, e.g. for perf. Each rate is given per
 // second the polling thread spent on a CPU (schedstat / the thread's CPU
 // clock: one lcore's rate, even when other work shares the CPU) and per
 // second of wall time. --smoke: the read loop for 0.2 s, no tools.
@@ -400,10 +402,15 @@ int main(int argc, char **argv)
 	std::string tool = BENCH_TAPDUMP;
 	double seconds = 3;
 	int rounds = 3;
+	std::string cases = ",testpmd,off,filter,tapdump,", source_names = ",null,pcap,";
 	for (int i = 1; i < argc; ++i) {
 		const std::string a = argv[i];
 		if (a == "--smoke")
 			smoke = true;
+		else if (a.starts_with("--cases="))
+			cases = "," + a.substr(8) + ",";
+		else if (a.starts_with("--sources="))
+			source_names = "," + a.substr(10) + ",";
 		else if (a.starts_with("--rounds="))
 			rounds = std::max(1, std::atoi(a.c_str() + 9));
 		else if (a.starts_with("--"))
@@ -418,9 +425,16 @@ int main(int argc, char **argv)
 	const std::string mix = dir + "/mix.pcap";
 	write_mix(mix, 512);
 	struct Source {
+		const char *name;
 		const char *label;
 		std::string vdev;
-	} sources[] = {{"net_null", "net_null0"}, {"net_pcap infinite_rx=1", "net_pcap0,rx_pcap=" + mix + ",infinite_rx=1"}};
+	};
+	std::vector<Source> sources;
+	for (Source s : {Source{"null", "net_null", "net_null0"},
+			 Source{"pcap", "net_pcap infinite_rx=1", "net_pcap0,rx_pcap=" + mix + ",infinite_rx=1"}})
+		if (source_names.find(std::string(",") + s.name + ",") != std::string::npos)
+			sources.push_back(s);
+	auto wanted = [&](const char *name) { return cases.find(std::string(",") + name + ",") != std::string::npos; };
 
 	if (smoke) {
 		for (auto &s : sources) {
@@ -448,9 +462,11 @@ int main(int argc, char **argv)
 		std::vector<double> cpu[4], cpu_ratio[4], wall[4], wall_ratio[4];
 		for (int r = 0; r < rounds; ++r) {
 			std::printf(" round %d (load %s)\n", r + 1, loadavg().c_str());
-			const Result res[4] = {testpmd(s.vdev, seconds, cpus), read_loop("dpdk:" + s.vdev, nullptr, seconds, cpus.first),
-					       read_loop("dpdk:" + s.vdev, "tcp port 80", seconds, cpus.first),
-					       tapdump(tool, "dpdk:" + s.vdev, seconds, cpus.last)};
+			const Result res[4] = {
+				wanted("testpmd") ? testpmd(s.vdev, seconds, cpus) : Result{},
+				wanted("off") ? read_loop("dpdk:" + s.vdev, nullptr, seconds, cpus.first) : Result{},
+				wanted("filter") ? read_loop("dpdk:" + s.vdev, "tcp port 80", seconds, cpus.first) : Result{},
+				wanted("tapdump") ? tapdump(tool, "dpdk:" + s.vdev, seconds, cpus.last) : Result{}};
 			for (int c = 0; c < 4; ++c) {
 				row(names[c], res[c], res[0], c == 0);
 				if (res[c].cpu_pps > 0)

@@ -20,6 +20,7 @@
 #include "unique_fd.hpp"
 
 struct rte_mbuf;
+struct rte_mempool;
 
 namespace tap::dpdk {
 
@@ -60,6 +61,7 @@ private:
 	std::shared_ptr<Port> port_;
 	const std::uint16_t port_id_;
 	const std::uint16_t queue_;
+	rte_mempool *const pool_; // the queue's: where plain mbufs go back
 	const bool header_complete_;
 	const bool immediate_;
 	const std::chrono::nanoseconds read_timeout_;
@@ -74,6 +76,7 @@ private:
 	std::vector<rte_mbuf *> held_;    // the current batch's mbufs (capacity fixed)
 	std::vector<PacketView> views_;   // one per held mbuf
 	std::size_t count_ = 0;           // held now
+	bool plain_ = true;               // every held mbuf is plain_mbuf(): freed in one put
 	std::vector<std::vector<std::byte>> linear_; // multi-segment packets, copied whole
 
 	std::uint64_t seen_ = 0;     // taken from the queue, before the filter

@@ -293,7 +293,9 @@ std::unexpected<Error> fail_logged(int err, std::string context, std::size_t mar
 	return fail_errno(err, std::move(context));
 }
 
-void register_thread() noexcept
+namespace {
+
+void register_thread_slow() noexcept
 {
 	thread_local struct Registration {
 		bool registered = false;
@@ -306,6 +308,20 @@ void register_thread() noexcept
 	if (reg.registered || rte_lcore_id() != LCORE_ID_ANY)
 		return;
 	reg.registered = rte_thread_register() == 0;
+}
+
+} // namespace
+
+void register_thread() noexcept
+{
+	// Called on every read: a plain initial-exec flag, one %fs load,
+	// instead of two __tls_get_addr calls (the guarded Registration and
+	// the EAL's lcore id). A failed registration is retried on the next call.
+	[[gnu::tls_model("initial-exec")]] thread_local bool done = false;
+	if (done) [[likely]]
+		return;
+	register_thread_slow();
+	done = rte_lcore_id() != LCORE_ID_ANY;
 }
 
 } // namespace tap::dpdk

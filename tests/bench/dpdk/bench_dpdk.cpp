@@ -51,6 +51,9 @@
 #include <tap/tap.hpp>
 
 #include "bench_common.hpp"
+#include "frames.hpp" // tests/host/cbpf: the corpus reader and pcap writer
+
+namespace testframes = tap::cbpf::testing;
 
 using namespace std::chrono;
 
@@ -60,8 +63,7 @@ namespace {
 // TCP ->443, UDP ->53, UDP ->80, IPv6 TCP ->80, ARP, VLAN + TCP ->80.
 void write_mix(const std::string &path, int frames)
 {
-	pcap_t *dead = pcap_open_dead(DLT_EN10MB, 65535);
-	pcap_dumper_t *d = pcap_dump_open(dead, path.c_str());
+	std::vector<testframes::Frame> mix;
 	for (int i = 0; i < frames; ++i) {
 		std::vector<std::uint8_t> f = {2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1};
 		auto u16 = [&](unsigned v) { f.push_back(std::uint8_t(v >> 8)); f.push_back(std::uint8_t(v)); };
@@ -95,19 +97,16 @@ void write_mix(const std::string &path, int frames)
 			ipv4(6, 84), l4(40000, 80, true);
 		}
 		f.resize(std::max<std::size_t>(f.size(), 60));
-		pcap_pkthdr h{};
-		h.ts.tv_sec = 1700000000 + i;
-		h.caplen = h.len = static_cast<bpf_u_int32>(f.size());
-		pcap_dump(reinterpret_cast<u_char *>(d), &h, f.data());
+		const auto len = static_cast<std::uint32_t>(f.size());
+		mix.push_back({std::move(f), len});
 	}
-	pcap_dump_close(d);
-	pcap_close(dead);
+	testframes::write_pcap(path, mix);
 }
 
 // Up to max frames from the Ethernet captures in dir (sorted by name),
 // untruncated and at most one MTU frame (14..1514 bytes), at most per_file
 // from each, into one pcap; the number written (0: none found).
-int write_corpus(const std::string &dir, const std::string &path, int max, int per_file)
+int write_corpus(const std::string &dir, const std::string &path, std::size_t max, std::size_t per_file)
 {
 	std::vector<std::filesystem::path> files;
 	std::error_code ec;
@@ -115,33 +114,20 @@ int write_corpus(const std::string &dir, const std::string &path, int max, int p
 		if (e.path().extension() == ".pcap")
 			files.push_back(e.path());
 	std::sort(files.begin(), files.end());
-	pcap_t *dead = pcap_open_dead(DLT_EN10MB, 65535);
-	pcap_dumper_t *d = pcap_dump_open(dead, path.c_str());
-	if (!d) {
-		pcap_close(dead);
-		return 0;
-	}
-	int written = 0;
-	char err[PCAP_ERRBUF_SIZE];
+	std::vector<testframes::Frame> picked;
 	for (const auto &f : files) {
-		if (written >= max)
+		if (picked.size() >= max)
 			break;
-		pcap_t *p = pcap_open_offline(f.c_str(), err);
-		if (!p)
+		const testframes::Capture c = testframes::read_capture(f);
+		if (c.linktype != DLT_EN10MB)
 			continue;
-		pcap_pkthdr *h;
-		const u_char *data;
-		for (int taken = 0; pcap_datalink(p) == DLT_EN10MB && taken < per_file && written < max &&
-				    pcap_next_ex(p, &h, &data) == 1;)
-			if (h->caplen == h->len && h->caplen >= 14 && h->caplen <= 1514) {
-				pcap_dump(reinterpret_cast<u_char *>(d), h, data);
-				++taken, ++written;
-			}
-		pcap_close(p);
+		std::size_t taken = 0;
+		for (const auto &fr : c.frames)
+			if (picked.size() < max && taken < per_file && fr.bytes.size() == fr.wire_len &&
+			    fr.bytes.size() >= 14 && fr.bytes.size() <= 1514)
+				picked.push_back(fr), ++taken;
 	}
-	pcap_dump_close(d);
-	pcap_close(dead);
-	return written;
+	return !picked.empty() && testframes::write_pcap(path, picked) ? static_cast<int>(picked.size()) : 0;
 }
 
 // pps: packets per second of wall-clock time; cpu_pps: per second the
@@ -188,19 +174,10 @@ struct Cpus {
 Cpus allowed_cpus()
 {
 	Cpus c;
-	cpu_set_t &set = c.all;
-	CPU_ZERO(&set);
-	if (sched_getaffinity(0, sizeof set, &set) != 0)
-		return c;
-	c.first = -1;
-	for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu)
-		if (CPU_ISSET(cpu, &set)) {
-			if (c.first < 0)
-				c.first = cpu;
-			c.last = cpu;
-		}
-	if (c.first < 0)
-		c.first = 0;
+	CPU_ZERO(&c.all);
+	sched_getaffinity(0, sizeof c.all, &c.all);
+	if (const std::vector<int> cpus = bench::allowed_cpus(); !cpus.empty())
+		c.first = cpus.front(), c.last = cpus.back();
 	return c;
 }
 

@@ -66,9 +66,15 @@ start() {
 	return 1
 }
 # stop NAME...: SIGINT and wait (bounded)
-stop() {
-	local n p
-	for n in "$@"; do eval "p=\$PID_$n"; kill -INT "$p" 2>/dev/null; done
+stop() { stopsig INT "$@"; }
+# stopsig SIG NAME...: the same with another signal. A background job of a
+# non-interactive shell starts with SIGINT ignored, so a program that sets
+# no SIGINT handler of its own (selpolltest) needs TERM, or each stop waits
+# out its bound.
+stopsig() {
+	local sig=$1 n p
+	shift
+	for n in "$@"; do eval "p=\$PID_$n"; kill -"$sig" "$p" 2>/dev/null; done
 	for n in "$@"; do
 		eval "p=\$PID_$n"
 		for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done

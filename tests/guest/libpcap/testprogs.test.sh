@@ -57,14 +57,14 @@ selpoll() { # MODE ZC
 	start sp$mode$zc stdbuf -oL "$TP/selpolltest" -$mode -i pc0 'ether proto 0x88b5'
 	peer_send flood $frames >/dev/null
 	sleep 2
-	stop sp$mode$zc
+	stopsig TERM sp$mode$zc
 	head -6 "$T/sp$mode$zc.out" | note
 	ok "$tag" "grep -q 'readable' $T/sp$mode$zc.out && grep -q 'packets seen' $T/sp$mode$zc.out && ! grep -qi 'error' $T/sp$mode$zc.out"
 	start spt$mode$zc stdbuf -oL "$TP/selpolltest" -$mode -t -i pc0 'ether proto 0x88b5'
 	sleep 2.5
 	peer_send flood 3 >/dev/null
 	sleep 2
-	stop spt$mode$zc
+	stopsig TERM spt$mode$zc
 	head -6 "$T/spt$mode$zc.out" | note
 	ok "$tag-timeout" "grep -q 'timed out' $T/spt$mode$zc.out && grep -q 'packets seen' $T/spt$mode$zc.out"
 }

@@ -50,6 +50,25 @@ while o < len(d):
 print(n, m)' "$1"; }
 check "tapdump -s on dpdk: cuts each frame to the snap length" \
 	'[ "$(caplens "$tmp/snap.pcap")" = "25 64" ]'
+# Writes are gathered for up to 1 ms under load: 1000 frames come in
+# back-to-back batches, the last ones within 1 ms of a write. Once the
+# queue is idle the file must hold them all while tapdump still runs.
+python3 -c '
+import sys
+d = open(sys.argv[1], "rb").read()
+open(sys.argv[2], "wb").write(d[:24] + d[24:] * 40)' "$tmp/in.pcap" "$tmp/big.pcap"
+"$tapdump" -i "dpdk:net_pcap0,rx_pcap=$tmp/big.pcap" -w "$tmp/live.pcap" 2>"$tmp/live.err" &
+live=$!
+for _ in $(seq 1 100); do
+	[ "$(caplens "$tmp/live.pcap" 2>/dev/null)" = "1000 1514" ] && break
+	sleep 0.1
+done
+live_caps=$(caplens "$tmp/live.pcap" 2>/dev/null)
+echo "  # while running: $live_caps (frames, largest)"
+check "tapdump -w on dpdk: an idle queue leaves nothing unwritten while it runs" \
+	'[ "$live_caps" = "1000 1514" ] && kill -0 $live'
+kill -INT $live
+wait $live
 "$tapdump" -i "$dev" -c 3 -n icmp >"$tmp/print.out" 2>/dev/null
 sed 's/^/  # /' "$tmp/print.out"
 check "tapdump prints dpdk: packets" '[ "$(grep -c "ICMP echo request, id 7" "$tmp/print.out")" = 3 ]'

@@ -306,9 +306,9 @@ tap::Result<void> capture_loop(Run &run, tap::Device &device, std::size_t index,
 	bool finished = false;
 	tap::Result<void> result;
 	// A file gets what the batches wrote once per flush_interval, not with
-	// a write(2) per batch: on DPDK a batch is at most 128 packets, and
-	// that write cost a fifth of tapdump's time at 30 Mpps. While records
-	// wait unwritten, a read waits no longer than the rest of the
+	// a write(2) per batch: on DPDK a batch is at most 256 packets, and
+	// that write cost up to a fifth of tapdump's time at 30 Mpps. While
+	// records wait unwritten, a read waits no longer than the rest of the
 	// interval, so none waits longer than that (and one batch).
 	using clock = std::chrono::steady_clock;
 	constexpr auto flush_interval = std::chrono::milliseconds(1);

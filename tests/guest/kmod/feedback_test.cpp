@@ -1,6 +1,8 @@
 // FreeBSD's BIOCFEEDBACK: written frames also come back as received input.
 #include "testnet.hpp"
 
+#include "rtnl.hpp"
+
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/ioctl.h>
@@ -15,10 +17,11 @@ struct Net {
 	Veth v{"bk0", "bk1"};
 	Net()
 	{
-		sh("sysctl -qw net.ipv6.conf.bk0.disable_ipv6=1 net.ipv6.conf.bk1.disable_ipv6=1");
-		sh("ip addr add 10.203.0.1/24 dev bk0");
+		rtnl::disable_ipv6("bk0");
+		rtnl::disable_ipv6("bk1");
+		rtnl::add_addr4("bk0", "10.203.0.1", 24);
 		// bk1 must not answer for bk0's address itself (Linux's weak host model).
-		sh("sysctl -qw net.ipv4.conf.bk1.arp_ignore=1");
+		rtnl::write_sysctl("net/ipv4/conf/bk1/arp_ignore", "1");
 	}
 };
 

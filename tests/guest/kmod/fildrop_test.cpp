@@ -3,6 +3,8 @@
 // from a namespace across a veth pair show whether the stack got a frame.
 #include "testnet.hpp"
 
+#include "rtnl.hpp"
+
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/ioctl.h>
@@ -27,13 +29,18 @@ public:
 	{
 		clean();
 		sh("ip netns add fdns");
-		sh("ip link add fd0 type veth peer name fd1");
-		sh("ip link set fd1 netns fdns");
-		sh("sysctl -qw net.ipv6.conf.fd0.disable_ipv6=1");
-		sh("ip addr add 10.204.0.1/24 dev fd0 && ip addr add 10.204.0.3/24 dev fd0");
-		sh("ip link set fd0 up");
-		sh("ip netns exec fdns sh -c 'sysctl -qw net.ipv6.conf.fd1.disable_ipv6=1; "
-		   "ip addr add 10.204.0.2/24 dev fd1 && ip link set fd1 up && ip link set lo up'");
+		rtnl::add_veth("fd0", "fd1");
+		rtnl::move_to_netns("fd1", "fdns");
+		rtnl::disable_ipv6("fd0");
+		rtnl::add_addr4("fd0", "10.204.0.1", 24);
+		rtnl::add_addr4("fd0", "10.204.0.3", 24);
+		rtnl::set_up("fd0");
+		rtnl::in_netns("fdns", [] {
+			rtnl::disable_ipv6("fd1");
+			rtnl::add_addr4("fd1", "10.204.0.2", 24);
+			rtnl::set_up("fd1");
+			rtnl::set_up("lo");
+		});
 	}
 	~Net() { clean(); }
 	Net(const Net &) = delete;
@@ -48,7 +55,7 @@ public:
 private:
 	static void clean()
 	{
-		sh_status("ip link del fd0 2>/dev/null");
+		rtnl::del_link("fd0");
 		sh_status("ip netns del fdns 2>/dev/null");
 	}
 };
@@ -209,7 +216,8 @@ TEST(Fildrop, DropNeitherCapturesNorLetsThrough)
 TEST(Fildrop, EachFrameIsCountedAndCapturedOnce)
 {
 	Veth v("fe0", "fe1");
-	sh("sysctl -qw net.ipv6.conf.fe0.disable_ipv6=1 net.ipv6.conf.fe1.disable_ipv6=1");
+	rtnl::disable_ipv6("fe0");
+	rtnl::disable_ipv6("fe1");
 	Fd capture = tap(v.a(), kTestTypeOnly, BPF_FILDROP_CAPTURE);
 	Fd drop = tap(v.a(), kTestTypeOnly, BPF_FILDROP_DROP);
 	PacketSocket peer(v.b());
@@ -225,7 +233,8 @@ TEST(Fildrop, EachFrameIsCountedAndCapturedOnce)
 TEST(Fildrop, FanOutMembersDecideForTheFramesTheyGet)
 {
 	Veth v("fe0", "fe1");
-	sh("sysctl -qw net.ipv6.conf.fe0.disable_ipv6=1 net.ipv6.conf.fe1.disable_ipv6=1");
+	rtnl::disable_ipv6("fe0");
+	rtnl::disable_ipv6("fe1");
 	Fd a = tap(v.a(), kTestTypeOnly, BPF_FILDROP_CAPTURE);
 	Fd b = tap(v.a(), kTestTypeOnly, BPF_FILDROP_CAPTURE);
 	for (int fd : {a.get(), b.get()}) {
@@ -246,7 +255,8 @@ TEST(Fildrop, FanOutMembersDecideForTheFramesTheyGet)
 TEST(Fildrop, TransmittedFramesAreNeverDropped)
 {
 	Veth v("fe0", "fe1");
-	sh("sysctl -qw net.ipv6.conf.fe0.disable_ipv6=1 net.ipv6.conf.fe1.disable_ipv6=1");
+	rtnl::disable_ipv6("fe0");
+	rtnl::disable_ipv6("fe1");
 	Fd drop = tap(v.a(), kTestTypeOnly, BPF_FILDROP_DROP);
 	Fd capture = tap(v.a(), kTestTypeOnly, BPF_FILDROP_CAPTURE);
 	PacketSocket peer(v.b());
@@ -334,7 +344,8 @@ TEST(Fildrop, ChurnUnderTrafficLeavesNothingBehind)
 TEST(Fildrop, FlippingUnderTrafficKeepsWorking)
 {
 	Veth v("fe0", "fe1");
-	sh("sysctl -qw net.ipv6.conf.fe0.disable_ipv6=1 net.ipv6.conf.fe1.disable_ipv6=1");
+	rtnl::disable_ipv6("fe0");
+	rtnl::disable_ipv6("fe1");
 	std::atomic<bool> stop{false};
 	std::thread sender([&] {
 		PacketSocket out(v.b());

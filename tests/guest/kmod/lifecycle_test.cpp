@@ -1,6 +1,8 @@
 // Lifecycle: interfaces and namespaces going away, module unload, isolation.
 #include "testnet.hpp"
 
+#include "rtnl.hpp"
+
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <poll.h>
@@ -28,18 +30,21 @@ public:
 	}
 	~Netns() { sh_status("ip netns del " + name_ + " 2>/dev/null"); }
 	const std::string &name() const { return name_; }
-	void run(const std::string &cmd) const { sh("ip netns exec " + name_ + " " + cmd); }
+	// A veth pair inside this namespace, both ends up.
+	void add_veth_inside(const std::string &a, const std::string &b) const
+	{
+		rtnl::in_netns(name_, [&] {
+			rtnl::add_veth(a, b);
+			rtnl::set_up(a);
+			rtnl::set_up(b);
+		});
+	}
 
 	// Opens /dev/bpf from a thread that has entered this namespace.
 	Fd open_bpf_inside() const
 	{
 		Fd result;
-		std::thread t([&] {
-			Fd ns(open(("/run/netns/" + name_).c_str(), O_RDONLY));
-			if (ns && setns(ns.get(), CLONE_NEWNET) == 0)
-				result = Fd(open("/dev/bpf", O_RDWR));
-		});
-		t.join();
+		rtnl::in_netns(name_, [&] { result = Fd(open("/dev/bpf", O_RDWR)); });
 		return result;
 	}
 
@@ -105,7 +110,7 @@ TEST(Lifecycle, NamespaceGoingAwayDetachesDescriptorsOnItsVethPeer)
 	Fd bpf = open_bpf(v.a(), 8192, false);
 	{
 		Netns ns("bpfns1");
-		sh("ip link set " + v.b() + " netns " + ns.name());
+		rtnl::move_to_netns(v.b(), ns.name());
 	}
 	// Deleting the namespace destroyed bl1 and with it its peer bl0.
 	settle(300ms);
@@ -117,8 +122,7 @@ TEST(Lifecycle, NamespaceGoingAwayDetachesDescriptorsOnItsVethPeer)
 TEST(Lifecycle, DescriptorCannotAttachToAnotherNamespacesInterface)
 {
 	Netns ns("bpfns2");
-	ns.run("ip link add bn0 type veth peer name bn1");
-	ns.run("sh -c 'ip link set bn0 up && ip link set bn1 up'");
+	ns.add_veth_inside("bn0", "bn1");
 	Fd outside(open("/dev/bpf", O_RDWR));
 	EXPECT_EQ(attach(outside.get(), "bn0"), ENXIO);
 	Fd inside = ns.open_bpf_inside();
@@ -130,8 +134,7 @@ TEST(Lifecycle, SameNameInTwoNamespacesCapturesOnlyTheOpenersOwn)
 {
 	Veth v("bx0", "bx1");
 	Netns ns("bpfns3");
-	ns.run("ip link add bx0 type veth peer name bx1");
-	ns.run("sh -c 'ip link set bx0 up && ip link set bx1 up'");
+	ns.add_veth_inside("bx0", "bx1");
 	Fd bpf = open_bpf(v.a());
 	// Traffic on the namespace's bx0: sent from a packet socket inside it.
 	Fd inside = ns.open_bpf_inside();

@@ -6,6 +6,8 @@
 #include "stall.hpp"
 #include "testnet.hpp"
 
+#include "rtnl.hpp"
+
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <net/if.h>
@@ -193,7 +195,7 @@ SizeChangeAttempt reader_asleep_across_size_change()
 	});
 	while (!spinning)
 		std::this_thread::yield();
-	sh("ip link del " + v.a());
+	EXPECT_EQ(rtnl::del_link(v.a()), 0);
 	unsigned big = 16384;
 	EXPECT_EQ(ioctl(bpf.get(), BIOCSBLEN, &big), 0);
 	EXPECT_EQ(setif(bpf.get(), w.a()), 0);

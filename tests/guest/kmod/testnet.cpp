@@ -1,6 +1,8 @@
 // Test helpers for guest tests (see testnet.hpp).
 #include "testnet.hpp"
 
+#include "rtnl.hpp"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -51,12 +53,13 @@ void sh(const std::string &cmd)
 
 Veth::Veth(std::string a, std::string b) : a_(std::move(a)), b_(std::move(b))
 {
-	sh_status("ip link del " + a_ + " 2>/dev/null");
-	sh("ip link add " + a_ + " type veth peer name " + b_);
-	sh("ip link set " + a_ + " up && ip link set " + b_ + " up");
+	rtnl::del_link(a_);	// a pair a crashed test left behind
+	rtnl::add_veth(a_, b_);
+	rtnl::set_up(a_);
+	rtnl::set_up(b_);
 }
 
-Veth::~Veth() { sh_status("ip link del " + a_ + " 2>/dev/null"); }
+Veth::~Veth() { rtnl::del_link(a_); }
 
 PacketSocket::PacketSocket(const std::string &ifname)
 	: fd_(::socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK, htons(ETH_P_ALL)))
@@ -312,14 +315,17 @@ Turmoil::Turmoil(const std::string &from, const std::string &flap, const std::st
 				std::this_thread::sleep_for(gap);
 		}
 	});
-	const std::string add = "ip link add " + flap + " type veth peer name " + flap_peer +
-				" 2>/dev/null; ip link set " + flap + " up; ip link set " + flap_peer + " up";
-	const std::string del = "ip link del " + flap + " 2>/dev/null";
-	flapper_ = std::thread([this, add, del, period] {
+	flapper_ = std::thread([this, flap, flap_peer, period] {
 		while (!stop_) {
-			sh_status(add);
+			// Errors ignored, as the stress wants: the pair may linger from a crash.
+			try {
+				rtnl::add_veth(flap, flap_peer);
+				rtnl::set_up(flap);
+				rtnl::set_up(flap_peer);
+			} catch (const std::runtime_error &) {
+			}
 			std::this_thread::sleep_for(period);
-			sh_status(del);
+			rtnl::del_link(flap);
 		}
 	});
 }

@@ -1,6 +1,8 @@
 // write(): injection, header-complete, size limits, write filter.
 #include "testnet.hpp"
 
+#include "rtnl.hpp"
+
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/ioctl.h>
@@ -103,7 +105,7 @@ TEST(Write, DownInterfaceGivesEnetdownAndUnattachedEnxio)
 	Veth v("bw0", "bw1");
 	Fd bpf = open_bpf(v.a());
 	Bytes f = frame(kTestType, 100, 1);
-	sh("ip link set " + v.a() + " down");
+	rtnl::set_up(v.a(), false);
 	EXPECT_EQ(write(bpf.get(), f.data(), f.size()), -1);
 	EXPECT_EQ(errno, ENETDOWN);
 	EXPECT_EQ(write(bpf.get(), f.data(), 0), -1) << "FreeBSD checks the link first";
@@ -163,7 +165,7 @@ TEST(Write, WriteFilterSeesTheSourceAddressAsWritten)
 TEST(Write, VlanPcpIsThePriorityOfWrittenFrames)
 {
 	Veth v("bw0", "bw1");
-	sh("sysctl -qw net.ipv6.conf." + v.a() + ".disable_ipv6=1");	// no other traffic
+	rtnl::disable_ipv6(v.a());	// no other traffic
 	// prio's default priomap: priority 6 and 7 go to band 1:1, 0 to 1:2.
 	sh("tc qdisc add dev " + v.a() + " root handle 1: prio");
 	Fd bpf = open_bpf(v.a());

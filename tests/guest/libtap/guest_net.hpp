@@ -2,6 +2,8 @@
 // AF_PACKET socket to send frames out of one end.
 #pragma once
 
+#include "rtnl.hpp"
+
 #include <arpa/inet.h>
 #include <linux/if_packet.h>
 #include <net/ethernet.h>
@@ -9,31 +11,24 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <cstdlib>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 namespace guest {
 
-inline void sh(const std::string &cmd)
-{
-	if (std::system(cmd.c_str()) != 0)
-		throw std::runtime_error("failed: " + cmd);
-}
-
 // A veth pair, both ends up, IPv6 off (no stray ND/MLD traffic).
 struct Veth {
 	std::string a, b;
 	Veth(std::string a_, std::string b_) : a(std::move(a_)), b(std::move(b_))
 	{
-		sh("ip link add " + a + " type veth peer name " + b);
+		rtnl::add_veth(a, b);
 		for (const auto &n : {a, b}) {
-			sh("sysctl -qw net.ipv6.conf." + n + ".disable_ipv6=1");
-			sh("ip link set " + n + " up");
+			rtnl::disable_ipv6(n);
+			rtnl::set_up(n);
 		}
 	}
-	~Veth() { std::system(("ip link del " + a + " 2>/dev/null").c_str()); }
+	~Veth() { rtnl::del_link(a); }
 	Veth(const Veth &) = delete;
 	Veth &operator=(const Veth &) = delete;
 };

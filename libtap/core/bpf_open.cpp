@@ -1,6 +1,11 @@
 // Kernel backend, opening: find a free /dev/bpf node, size its buffer,
 // attach it, apply the options -- in the order bpf(4) requires
 // (BIOCSBLEN before BIOCSETIF; the filter once the link type is known).
+// Until the caller's filter is in, a filter that rejects everything is: a
+// frame caught while the descriptor is set up would otherwise reach the
+// first read, outside the filter (and, for a fan-out member, outside its
+// share), because BIOCSETF cannot discard a zero-copy buffer the module
+// already handed over (immediate mode hands over every record).
 #include "bpf_backend.hpp"
 #include "bpf_zbuf.hpp"
 
@@ -116,6 +121,11 @@ Result<std::unique_ptr<Backend>> open_bpf(std::string_view ifname, const Options
 						  "." + std::to_string(version.bv_minor) +
 						  " (need " + std::to_string(BPF_MAJOR_VERSION) + ".x)");
 
+	const struct bpf_insn reject = BPF_STMT(BPF_RET | BPF_K, 0);
+	struct bpf_program nothing{1, const_cast<struct bpf_insn *>(&reject)};
+	if (::ioctl(fd, BIOCSETF, &nothing) < 0)
+		return sys("BIOCSETF (reject all until set up)");
+
 	// Zero-copy buffers where the module offers them, else BIOCSBLEN.
 	std::unique_ptr<BufferSource> source;
 	if (options.zero_copy) {
@@ -189,12 +199,8 @@ Result<std::unique_ptr<Backend>> open_bpf(std::string_view ifname, const Options
 					 std::move(source));
 	if (!backend)
 		return std::unexpected(std::move(backend.error()));
-	if (filter) {
-		if (auto set = (*backend)->set_filter(*filter); !set)
-			return std::unexpected(std::move(set.error()));
-	}
 
-	// Last: joining flushes, and a member must not see frames outside its share.
+	// Joined while nothing is caught: a member sees only its share.
 	if (fanout) {
 		struct bpf_fanout fo {fanout->group, fanout->mode};
 		if (::ioctl(fd, BIOCSFANOUT, &fo) < 0) {
@@ -204,6 +210,16 @@ Result<std::unique_ptr<Backend>> open_bpf(std::string_view ifname, const Options
 							  " has another mode, or the module has no fan-out)");
 			return sys("BIOCSFANOUT");
 		}
+	}
+	// Last, the caller's filter (or none) in place of the one that rejects
+	// all: capture starts here, with empty buffers and zeroed counters.
+	if (filter) {
+		if (auto set = (*backend)->set_filter(*filter); !set)
+			return std::unexpected(std::move(set.error()));
+	} else {
+		struct bpf_program none {};
+		if (::ioctl(fd, BIOCSETF, &none) < 0)
+			return sys("BIOCSETF (no filter)");
 	}
 	return std::unique_ptr<Backend>(std::move(*backend));
 }

@@ -55,8 +55,12 @@ public:
 
 	template <class Bytes> void send(const Bytes &f) const
 	{
-		if (::send(fd_, f.data(), f.size(), 0) != static_cast<ssize_t>(f.size()))
+		if (!try_send(f))
 			throw std::runtime_error("send");
+	}
+	template <class Bytes> bool try_send(const Bytes &f) const
+	{
+		return ::send(fd_, f.data(), f.size(), 0) == static_cast<ssize_t>(f.size());
 	}
 
 private:

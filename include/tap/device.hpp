@@ -104,6 +104,11 @@ public:
 	Result<Stats> stats() const;
 
 	// Replace the filter. Its largest return value becomes snap_length().
+	// Kernel backend: what the module buffered unread is discarded (as
+	// BIOCSETF does), except a zero-copy buffer it already handed over,
+	// whose frames, chosen by the old filter, still come. DPDK: the frames
+	// still in the receive ring meet the new filter at the next read.
+	// (A filter given in Options holds from the first frame on both.)
 	Result<void> set_filter(const Filter &filter);
 	// Compile an expression for this device's link type and snap length.
 	Result<Filter> compile_filter(std::string_view expression) const;

@@ -19,10 +19,12 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdint>
 #include <cstring>
 #include <exception>
 #include <fstream>
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -72,21 +74,22 @@ public:
 		const auto len = static_cast<uint16_t>(buf_.size() - at);
 		std::memcpy(buf_.data() + at + offsetof(rtattr, rta_len), &len, sizeof(len));
 	}
-	// Sends the request and waits for the kernel's acknowledgement: 0 or its errno.
-	int transact()
+	// Sends the request and waits for the kernel's acknowledgement: 0 or
+	// its errno. Messages before the acknowledgement go to on_reply.
+	int transact(const std::function<void(const nlmsghdr &)> &on_reply = {})
 	{
 		const auto len = static_cast<uint32_t>(buf_.size());
 		std::memcpy(buf_.data() + offsetof(nlmsghdr, nlmsg_len), &len, sizeof(len));
 		const int fd = ::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
 		if (fd < 0)
 			return errno;
-		const int err = exchange(fd);
+		const int err = exchange(fd, on_reply);
 		::close(fd);
 		return err;
 	}
 
 private:
-	int exchange(int fd)
+	int exchange(int fd, const std::function<void(const nlmsghdr &)> &on_reply)
 	{
 		sockaddr_nl kernel{};
 		kernel.nl_family = AF_NETLINK;
@@ -103,8 +106,11 @@ private:
 			int left = static_cast<int>(n);
 			for (auto *h = reinterpret_cast<nlmsghdr *>(reply); NLMSG_OK(h, left);
 			     h = NLMSG_NEXT(h, left)) {
-				if (h->nlmsg_type != NLMSG_ERROR)
+				if (h->nlmsg_type != NLMSG_ERROR) {
+					if (on_reply)
+						on_reply(*h);
 					continue;
+				}
 				nlmsgerr e;
 				std::memcpy(&e, NLMSG_DATA(h), sizeof(e));
 				return -e.error;
@@ -147,6 +153,46 @@ inline void set_up(const std::string &ifname, bool up = true)
 {
 	auto r = detail::link_request(RTM_NEWLINK, 0, ifname, IFF_UP, up ? IFF_UP : 0);
 	detail::check(r.transact(), "RTM_NEWLINK " + ifname + (up ? " up" : " down"));
+}
+
+// IFLA_OPERSTATE values (RFC 2863) from <linux/if.h>, which clashes with
+// <net/if.h>.
+constexpr unsigned oper_unknown = 0, oper_up = 6;
+
+// A link's operational state (IFLA_OPERSTATE of RTM_GETLINK).
+inline unsigned operstate(const std::string &ifname)
+{
+	unsigned state = oper_unknown;
+	auto r = detail::link_request(RTM_GETLINK, 0, ifname);
+	detail::check(r.transact([&](const nlmsghdr &h) {
+		if (h.nlmsg_type != RTM_NEWLINK)
+			return;
+		int len = static_cast<int>(h.nlmsg_len) - NLMSG_LENGTH(sizeof(ifinfomsg));
+		const auto *ifi = static_cast<const ifinfomsg *>(NLMSG_DATA(&h));
+		for (const rtattr *a = IFLA_RTA(ifi); RTA_OK(a, len); a = RTA_NEXT(a, len))
+			if (a->rta_type == IFLA_OPERSTATE)
+				state = *static_cast<const uint8_t *>(RTA_DATA(a));
+	}), "RTM_GETLINK " + ifname);
+	return state;
+}
+
+// Waits until a raised link can send. A veth end raised before its peer
+// gets its carrier, and its queueing discipline, only later from linkwatch
+// (after its peer comes up): until then a frame sent on it is dropped
+// before any tap sees it. linkwatch sets the state and then activates the
+// queues under RTNL, so once the state is up, taking RTNL (a no-op
+// RTM_NEWLINK) waits out the activation too.
+inline void wait_up(const std::string &ifname,
+		    std::chrono::milliseconds limit = std::chrono::seconds(10))
+{
+	const auto end = std::chrono::steady_clock::now() + limit;
+	while (operstate(ifname) != oper_up) {
+		if (std::chrono::steady_clock::now() > end)
+			throw std::runtime_error(ifname + ": not operationally up after " +
+						 std::to_string(limit.count()) + " ms");
+		std::this_thread::sleep_for(std::chrono::milliseconds(1));
+	}
+	set_up(ifname);
 }
 
 // Creates the veth pair a/b, both ends down, as `ip link add a type veth peer name b`.

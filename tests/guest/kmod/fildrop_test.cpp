@@ -40,7 +40,9 @@ public:
 			rtnl::add_addr4("fd1", "10.204.0.2", 24);
 			rtnl::set_up("fd1");
 			rtnl::set_up("lo");
+			rtnl::wait_up("fd1");
 		});
+		rtnl::wait_up("fd0");
 	}
 	~Net() { clean(); }
 	Net(const Net &) = delete;

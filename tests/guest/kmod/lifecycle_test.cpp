@@ -37,6 +37,8 @@ public:
 			rtnl::add_veth(a, b);
 			rtnl::set_up(a);
 			rtnl::set_up(b);
+			rtnl::wait_up(a);
+			rtnl::wait_up(b);
 		});
 	}
 

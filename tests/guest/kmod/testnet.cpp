@@ -57,6 +57,8 @@ Veth::Veth(std::string a, std::string b) : a_(std::move(a)), b_(std::move(b))
 	rtnl::add_veth(a_, b_);
 	rtnl::set_up(a_);
 	rtnl::set_up(b_);
+	rtnl::wait_up(a_);
+	rtnl::wait_up(b_);
 }
 
 Veth::~Veth() { rtnl::del_link(a_); }

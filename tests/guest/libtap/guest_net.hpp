@@ -27,6 +27,8 @@ struct Veth {
 			rtnl::disable_ipv6(n);
 			rtnl::set_up(n);
 		}
+		rtnl::wait_up(a);
+		rtnl::wait_up(b);
 	}
 	~Veth() { rtnl::del_link(a); }
 	Veth(const Veth &) = delete;

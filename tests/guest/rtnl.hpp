@@ -289,4 +289,18 @@ inline void disable_ipv6(const std::string &ifname)
 	write_sysctl("net/ipv6/conf/" + ifname + "/disable_ipv6", "1");
 }
 
+// A veth pair a/b whose two ends are up and can send (wait_up), IPv6 off
+// on both first when ipv6 is false (no neighbour discovery or MLD frames).
+inline void add_veth_up(const std::string &a, const std::string &b, bool ipv6 = true)
+{
+	add_veth(a, b);
+	for (const std::string *end : {&a, &b}) {
+		if (!ipv6)
+			disable_ipv6(*end);
+		set_up(*end);
+	}
+	wait_up(a);
+	wait_up(b);
+}
+
 } // namespace rtnl

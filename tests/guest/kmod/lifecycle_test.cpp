@@ -33,13 +33,7 @@ public:
 	// A veth pair inside this namespace, both ends up.
 	void add_veth_inside(const std::string &a, const std::string &b) const
 	{
-		rtnl::in_netns(name_, [&] {
-			rtnl::add_veth(a, b);
-			rtnl::set_up(a);
-			rtnl::set_up(b);
-			rtnl::wait_up(a);
-			rtnl::wait_up(b);
-		});
+		rtnl::in_netns(name_, [&] { rtnl::add_veth_up(a, b); });
 	}
 
 	// Opens /dev/bpf from a thread that has entered this namespace.

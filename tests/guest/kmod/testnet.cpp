@@ -54,11 +54,7 @@ void sh(const std::string &cmd)
 Veth::Veth(std::string a, std::string b) : a_(std::move(a)), b_(std::move(b))
 {
 	rtnl::del_link(a_);	// a pair a crashed test left behind
-	rtnl::add_veth(a_, b_);
-	rtnl::set_up(a_);
-	rtnl::set_up(b_);
-	rtnl::wait_up(a_);
-	rtnl::wait_up(b_);
+	rtnl::add_veth_up(a_, b_);
 }
 
 Veth::~Veth() { rtnl::del_link(a_); }

@@ -22,13 +22,7 @@ struct Veth {
 	std::string a, b;
 	Veth(std::string a_, std::string b_) : a(std::move(a_)), b(std::move(b_))
 	{
-		rtnl::add_veth(a, b);
-		for (const auto &n : {a, b}) {
-			rtnl::disable_ipv6(n);
-			rtnl::set_up(n);
-		}
-		rtnl::wait_up(a);
-		rtnl::wait_up(b);
+		rtnl::add_veth_up(a, b, false);
 	}
 	~Veth() { rtnl::del_link(a); }
 	Veth(const Veth &) = delete;

@@ -263,7 +263,7 @@ bool DpdkBackend::consume_interrupt() noexcept
 	std::uint64_t n;
 	// interrupt() stores the flag before it writes the eventfd, so this
 	// may find the count not yet written: the next sleep then wakes once
-	// for nothing, sees no flag and sleeps on.
+	// for nothing and idle_wait drains the count.
 	[[maybe_unused]] auto r = ::read(wake_.get(), &n, sizeof n);
 	return true;
 }
@@ -286,6 +286,16 @@ void DpdkBackend::idle_wait(nanoseconds slice)
 		nfds = 2;
 	timespec ts{0, static_cast<long>(slice.count())};
 	::ppoll(fds, nfds, &ts, nullptr);
+	// A count left by an interrupt() whose flag the loop took before the
+	// write landed (a reader preempting the interrupter between its two
+	// steps) would make every later ppoll return at once: the read would
+	// spin instead of sleeping, and at SCHED_FIFO starve the interrupter
+	// on its CPU. Drain it: the flag is stored before the count is written,
+	// so a count read here has its flag visible to the loop already.
+	if (fds[0].revents & POLLIN) {
+		std::uint64_t n;
+		[[maybe_unused]] auto r = ::read(wake_.get(), &n, sizeof n);
+	}
 	if (nfds == 2) {
 		rte_eth_dev_rx_intr_disable(port_id_, queue_);
 		if (fds[1].revents & POLLIN) {

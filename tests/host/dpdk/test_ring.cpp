@@ -2,6 +2,7 @@
 // back on the same queue): round trips, batched and partial writes, size
 // limits, filters, reading, interrupt, several queues.
 #include <poll.h>
+#include <signal.h>
 #include <pthread.h>
 #include <sched.h>
 #include <sys/eventfd.h>
@@ -11,6 +12,7 @@
 #include <atomic>
 #include <set>
 #include <thread>
+#include <vector>
 
 #include "helpers.hpp"
 #include "unique_fd.hpp"
@@ -284,112 +286,203 @@ TEST(Ring, ReadTimeoutBoundsAPartFilledBatch)
 	EXPECT_EQ(b->count(), 1u);
 }
 
-// One run of 1000 hand-offs: a reader thread blocks in block(); the main
-// thread waits until it is in, now and then lets it pass the read's spinning
-// phase, calls wake() and times how long until block() returned.
+namespace {
+
+// Where the two threads of a hand-off run: a CPU each (-1: anywhere) and a
+// SCHED_FIFO priority each (0: normal scheduling).
+struct Placement {
+	int reader_cpu = -1, waker_cpu = -1;
+	int reader_prio = 0, waker_prio = 0;
+};
+
+void place_this_thread(int cpu, int prio)
+{
+	if (cpu >= 0) {
+		cpu_set_t set;
+		CPU_ZERO(&set);
+		CPU_SET(cpu, &set);
+		pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+	}
+	if (prio > 0) {
+		sched_param p{};
+		p.sched_priority = prio;
+		pthread_setschedparam(pthread_self(), SCHED_FIFO, &p);
+	}
+}
+
+// One run of 1000 hand-offs: a reader thread blocks in block(); the waker
+// waits until it is in, calls pause() (to catch the read in one phase or
+// the other), then wake(reader), and times how long until block() returned.
+// Each thread waits for the other on a futex (atomic wait), not in a yield
+// loop: on one CPU, the thread of higher SCHED_FIFO priority would starve
+// the other.
 struct HandoffRun {
 	nanoseconds worst{0};
 	int over_1ms = 0;
 	int failures = 0; // block() ended some other way than expected
 };
 
-template <class Block, class Wake>
-HandoffRun run_handoffs(const sched_param *realtime, Block block, Wake wake)
+template <class Block, class Pause, class Wake>
+HandoffRun run_handoffs(const Placement &at, Block block, Pause pause, Wake wake)
 {
-	constexpr int rounds = 1000;
-	std::atomic<int> round{0};
+	constexpr int rounds = 1000, done = 1 << 20;
+	std::atomic<int> round{-1};
 	std::atomic<bool> blocking{false};
 	std::atomic<steady_clock::rep> woke{0};
-	std::atomic<int> failures{0};
+	HandoffRun run;
 	std::thread reader([&] {
-		if (realtime)
-			pthread_setschedparam(pthread_self(), SCHED_FIFO, realtime);
+		place_this_thread(at.reader_cpu, at.reader_prio);
 		for (int i = 0; i < rounds; ++i) {
-			while (round.load() != i)
-				std::this_thread::yield();
+			for (int r; (r = round.load()) != i;)
+				round.wait(r);
 			blocking = true;
+			blocking.notify_all();
 			const bool ok = block();
 			woke = steady_clock::now().time_since_epoch().count();
-			if (!ok)
-				++failures;
+			run.failures += !ok;
 			blocking = false;
-			round = i + 1000000;
+			round = i + done;
+			round.notify_all();
 		}
 	});
-	HandoffRun run;
-	for (int i = 0; i < rounds; ++i) {
-		round = i;
-		while (!blocking)
-			std::this_thread::yield();
-		// Let the read pass its spinning phase now and then, so both the
-		// spinning and the sleeping read are interrupted.
-		std::this_thread::sleep_for(microseconds(i % 4 == 0 ? 300 : 20));
-		const auto t0 = steady_clock::now();
-		wake();
-		while (round.load() != i + 1000000)
-			std::this_thread::yield();
-		const nanoseconds took(woke.load() - t0.time_since_epoch().count());
-		run.worst = std::max(run.worst, took);
-		run.over_1ms += took >= milliseconds(1);
-	}
+	std::thread waker([&] {
+		place_this_thread(at.waker_cpu, at.waker_prio);
+		for (int i = 0; i < rounds; ++i) {
+			round = i;
+			round.notify_all();
+			blocking.wait(false);
+			pause();
+			const auto t0 = steady_clock::now();
+			wake(reader.native_handle());
+			for (int r; (r = round.load()) != i + done;)
+				round.wait(r);
+			const nanoseconds took(woke.load() - t0.time_since_epoch().count());
+			run.worst = std::max(run.worst, took);
+			run.over_1ms += took >= milliseconds(1);
+		}
+	});
+	waker.join();
 	reader.join();
-	run.failures = failures.load();
 	return run;
 }
 
-// interrupt() from another thread ends a read blocked on an idle queue, within
-// 1 ms (the contract), in each of 1000 consecutive rounds. Both threads run
-// SCHED_FIFO where allowed, so the machine's other processes do not decide it.
-// What SCHED_FIFO cannot stop is the hypervisor descheduling this whole VM
-// for milliseconds (steal time: 2 % on the machine this was written on; CI saw
-// one 3.5 ms round in 1000). So a run may be repeated, up to five times, and
-// passes once all 1000 rounds of one run are under 1 ms. Each run is printed
-// beside a control, the same hand-off through a bare eventfd and ppoll, to
-// tell the host's hiccups from ours. An interrupt the read misses, or one it
-// sees only after a sleep past 1 ms, fails every run.
+// Catch the read in its spinning phase (its first 100 µs on an idle queue).
+void sleep_20us()
+{
+	std::this_thread::sleep_for(microseconds(20));
+}
+
+// Catch it asleep in ppoll, well past the spinning phase.
+void sleep_300us()
+{
+	std::this_thread::sleep_for(microseconds(300));
+}
+
+tap::Device *signalled_device;
+
+void interrupt_from_handler(int)
+{
+	signalled_device->interrupt();
+}
+
+} // namespace
+
+// interrupt() ends a read blocked on an idle queue within 1 ms (the
+// contract), in each of 1000 consecutive rounds, in each way a read can be
+// caught: spinning, asleep in ppoll, asleep with the interrupt raised by a
+// signal handler on the reader's own thread.
+//
+// What the library owns is that a spinning read sees the flag within a loop
+// turn and a sleeping one sleeps on the eventfd interrupt() writes. How long
+// the kernel then takes to run a thread woken on another, idle CPU is not
+// the library's: under a hypervisor that is the time to wake a halted vCPU,
+// which the control below (the same hand-off through a bare eventfd, no
+// library) has shown at 1-9 ms on CI, dozens of times in 1000. So both
+// threads share one CPU at SCHED_FIFO priorities that make the hand-off
+// immediate: the spinning reader is preempted by a higher interrupter whose
+// timer fires on that busy CPU; the sleeping reader, higher than the
+// interrupter, preempts it at the wake-up. No halted vCPU is in the timed
+// path. What SCHED_FIFO cannot stop is the hypervisor taking the running
+// vCPU away (steal time), so each case may run up to five times and passes
+// on the first run whose every round is under 1 ms. An interrupt the read
+// misses fails whatever the timing. The two-CPU case, beside its control,
+// is printed for the record.
 TEST(Ring, InterruptEndsABlockedReadWithin1ms1000Times)
 {
 	Device dev = open_or_die("dpdk:net_ring0");
-	sched_param prio{};
-	prio.sched_priority = 10;
-	const bool realtime = pthread_setschedparam(pthread_self(), SCHED_FIFO, &prio) == 0;
-	const sched_param *rt = realtime ? &prio : nullptr;
-	tap::detail::UniqueFd efd(::eventfd(0, EFD_CLOEXEC));
-	ASSERT_GE(efd.get(), 0);
+	auto interrupted = [&] {
+		auto r = dev.read();
+		return !r && r.error().code == std::errc::interrupted;
+	};
+	auto interrupt = [&](pthread_t) { dev.interrupt(); };
+
+	cpu_set_t allowed;
+	ASSERT_EQ(sched_getaffinity(0, sizeof allowed, &allowed), 0);
+	std::vector<int> cpus;
+	for (int c = 0; c < CPU_SETSIZE; ++c)
+		if (CPU_ISSET(c, &allowed))
+			cpus.push_back(c);
+	ASSERT_FALSE(cpus.empty());
+	const int cpu_a = cpus.front(), cpu_b = cpus.back();
+	sched_param probe{};
+	probe.sched_priority = 1;
+	const bool realtime = pthread_setschedparam(pthread_self(), SCHED_FIFO, &probe) == 0;
+	sched_param normal{};
+	pthread_setschedparam(pthread_self(), SCHED_OTHER, &normal);
+	const int hi = realtime ? 20 : 0, lo = realtime ? 10 : 0;
+
+	struct sigaction sa{};
+	sa.sa_handler = interrupt_from_handler; // no SA_RESTART: ppoll ends
+	sigemptyset(&sa.sa_mask);
+	struct sigaction old{};
+	ASSERT_EQ(::sigaction(SIGUSR1, &sa, &old), 0);
+	signalled_device = &dev;
+	auto signal_reader = [](pthread_t reader) { pthread_kill(reader, SIGUSR1); };
+
 	auto ms = [](nanoseconds d) { return static_cast<double>(d.count()) / 1e6; };
 	constexpr int max_runs = 5;
 	int failures = 0;
-	bool bounded = false;
-	for (int run = 1; run <= max_runs && !bounded; ++run) {
-		const HandoffRun lib = run_handoffs(
-			rt,
-			[&] {
-				auto r = dev.read();
-				return !r && r.error().code == std::errc::interrupted;
-			},
-			[&] { dev.interrupt(); });
-		const HandoffRun bare = run_handoffs(
-			rt,
-			[&] {
-				pollfd p{efd.get(), POLLIN, 0};
-				std::uint64_t n;
-				return ::ppoll(&p, 1, nullptr, nullptr) == 1 &&
-				       ::read(efd.get(), &n, sizeof n) == sizeof n;
-			},
-			[&] {
-				const std::uint64_t one = 1;
-				(void)!::write(efd.get(), &one, sizeof one);
-			});
-		std::printf("run %d: interrupt -> read returned: worst %.3f ms, %d of 1000 over 1 ms; "
-			    "bare eventfd wake-up: worst %.3f ms, %d over 1 ms (%s)\n",
-			    run, ms(lib.worst), lib.over_1ms, ms(bare.worst), bare.over_1ms,
-			    realtime ? "SCHED_FIFO" : "normal scheduling");
-		failures += lib.failures + bare.failures;
-		bounded = lib.worst < milliseconds(1);
-	}
-	EXPECT_EQ(failures, 0);
-	EXPECT_TRUE(bounded) << "no run of 1000 interrupts in " << max_runs
-			     << " ended every read within 1 ms; where the bare eventfd was also over, the host was";
+	auto bounded = [&](const char *name, const Placement &at, auto pause, auto wake) {
+		for (int run = 1; run <= max_runs; ++run) {
+			const HandoffRun r = run_handoffs(at, interrupted, pause, wake);
+			std::printf("%s, run %d: worst %.3f ms, %d of 1000 over 1 ms\n", name, run,
+				    ms(r.worst), r.over_1ms);
+			failures += r.failures;
+			if (r.worst < milliseconds(1))
+				return true;
+		}
+		return false;
+	};
+	EXPECT_TRUE(bounded("spinning read, interrupter on its CPU", {cpu_a, cpu_a, lo, hi}, sleep_20us,
+			    interrupt));
+	EXPECT_TRUE(bounded("sleeping read, interrupter on its CPU", {cpu_a, cpu_a, hi, lo}, sleep_300us,
+			    interrupt));
+	EXPECT_TRUE(bounded("sleeping read, signal handler on the reader", {cpu_a, cpu_a, hi, lo},
+			    sleep_300us, signal_reader));
+
+	const HandoffRun far = run_handoffs({cpu_a, cpu_b, hi, hi}, interrupted, sleep_300us, interrupt);
+	tap::detail::UniqueFd efd(::eventfd(0, EFD_CLOEXEC));
+	ASSERT_GE(efd.get(), 0);
+	const HandoffRun bare = run_handoffs(
+		{cpu_a, cpu_b, hi, hi},
+		[&] {
+			pollfd p{efd.get(), POLLIN, 0};
+			std::uint64_t n;
+			return ::ppoll(&p, 1, nullptr, nullptr) == 1 &&
+			       ::read(efd.get(), &n, sizeof n) == sizeof n;
+		},
+		sleep_300us,
+		[&](pthread_t) {
+			const std::uint64_t one = 1;
+			(void)!::write(efd.get(), &one, sizeof one);
+		});
+	std::printf("for the record, sleeping read, interrupter on another CPU: worst %.3f ms, %d over 1 ms; "
+		    "bare eventfd the same way: worst %.3f ms, %d over 1 ms (%s)\n",
+		    ms(far.worst), far.over_1ms, ms(bare.worst), bare.over_1ms,
+		    realtime ? "SCHED_FIFO" : "normal scheduling");
+	failures += far.failures + bare.failures;
+	::sigaction(SIGUSR1, &old, nullptr);
+	EXPECT_EQ(failures, 0) << "reads that an interrupt did not end";
 }
 
 TEST(Ring, MultiQueueEachPacketOnceStatsAddUp)
